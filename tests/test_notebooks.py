@@ -1,0 +1,83 @@
+"""Guards that make nbval's verdict mean something.
+
+nbval only compares outputs that are stored, so a notebook saved without
+outputs would pass it; these tests fail instead. They also keep every
+notebook in the table of contents and on the kernel nbval runs.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(
+    p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
+TOC = (ROOT / "_toc.yml").read_text()
+
+
+def _code_cells(nb: dict) -> list[dict]:
+    return [
+        c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()
+    ]
+
+
+def test_the_book_has_notebooks():
+    assert len(NOTEBOOKS) >= 1
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)
+def notebook(request):
+    return request.param, json.loads(request.param.read_text())
+
+
+def test_notebook_is_in_toc(notebook):
+    path, _ = notebook
+    entry = path.relative_to(ROOT).with_suffix("").as_posix()
+    assert re.search(rf"file:\s*{re.escape(entry)}\s*$", TOC, re.M), f"{entry} missing from _toc.yml"
+
+
+def test_kernelspec_is_python3(notebook):
+    path, nb = notebook
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", path.name
+
+
+def test_outputs_come_from_one_clean_run(notebook):
+    """Execution counts 1, 2, 3, ... in order: stored by one run of a fresh kernel."""
+    path, nb = notebook
+    cells = _code_cells(nb)
+    assert cells, f"{path.name} has no code cell"
+    counts = [c.get("execution_count") for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), (
+        f"{path.name}: execution counts {counts}; regenerate with "
+        f"`jupyter execute --inplace {path.relative_to(ROOT)}`"
+    )
+    assert any(c["outputs"] for c in cells), f"{path.name} stores no output at all"
+
+
+def test_no_unexpected_errors_or_addresses(notebook):
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb)):
+        tags = cell.get("metadata", {}).get("tags", [])
+        for out in cell["outputs"]:
+            if out["output_type"] == "error":
+                assert "raises-exception" in tags, f"{path.name} code cell {i}: untagged error"
+            text = json.dumps(out)
+            assert not re.search(r"0x[0-9a-f]{8,}", text), f"{path.name} cell {i}: memory address"
+            assert "<Figure size" not in text or "image/png" in out.get("data", {}), (
+                f"{path.name} cell {i}: a figure repr without the image (MPLBACKEND set?)"
+            )
+
+
+def test_excluded_outputs_are_only_timings(notebook):
+    """An nbval-ignore-output tag is allowed only on cells that time something."""
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb)):
+        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
+            src = "".join(cell["source"])
+            assert re.search(r"tim(e|ing)|bench|perf_counter", src, re.I), (
+                f"{path.name} code cell {i} skips comparison but measures no time"
+            )
