@@ -3,6 +3,8 @@
 Modules, in the order of the book's chapters:
 
 - :mod:`strided_conv.output_size` -- output-size arithmetic (chapter 1)
+- :mod:`strided_conv.im2col`, :mod:`strided_conv.layers`, :mod:`strided_conv.gradcheck` --
+  im2col/col2im and the NumPy ``Convolution`` layer, forward and backward (chapter 2)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
 from .output_size import (
@@ -13,6 +15,17 @@ from .output_size import (
     unvisited_tail,
     window_starts,
 )
+from .im2col import (
+    col2im,
+    col2im_seed_style,
+    conv_geometry,
+    im2col,
+    im2col_seed_style,
+    im2col_size,
+    window_coverage,
+)
+from .layers import Convolution, SeedStyleConvolution, conv2d_naive
+from .gradcheck import numerical_gradient, relative_error
 
 __version__ = "0.1.0"
 
@@ -23,4 +36,17 @@ __all__ = [
     "transposed_output_padding",
     "unvisited_tail",
     "window_starts",
+    # chapter 2
+    "im2col",
+    "col2im",
+    "im2col_seed_style",
+    "col2im_seed_style",
+    "im2col_size",
+    "window_coverage",
+    "conv_geometry",
+    "Convolution",
+    "SeedStyleConvolution",
+    "conv2d_naive",
+    "numerical_gradient",
+    "relative_error",
 ]

@@ -1,0 +1,357 @@
+r"""im2col and col2im: convolution as one matrix product (chapter 2).
+
+``im2col`` copies every receptive field of a batch ``x`` of shape
+``(N, C, H, W)`` into one row of a matrix ``col`` of shape
+``(N*OH*OW, C*FH*FW)``; row ``(n, i, j)`` (in C order) holds the window whose
+top-left tap sits at row ``i*S - P`` and column ``j*S - P`` of the unpadded
+input, its entries ordered ``(c, u, v)`` like the weights ``W.reshape(FN, -1)``.
+A convolution is then ``col @ W.reshape(FN, -1).T``.
+
+``col2im`` is the **adjoint** (transpose) of ``im2col``, not its inverse: it
+adds every entry of ``col`` back onto the input pixel it was copied from, so
+for all ``x`` and ``c``
+
+.. math:: \langle \mathrm{im2col}(x), c \rangle = \langle x, \mathrm{col2im}(c) \rangle ,
+
+and ``col2im(im2col(x))`` is ``x`` times the number of windows covering each pixel.
+
+Two implementations of each are kept because the chapter compares them:
+
+- :func:`im2col_seed_style` / :func:`col2im_seed_style` follow the seed
+  (*Deep Learning from Scratch*): one strided slice copy per kernel offset into
+  an ``(N, C, FH, FW, OH, OW)`` buffer, then a transposing copy. Its defects
+  (``int()`` truncation, float64 promotion, oversize col2im buffer) are fixed,
+  its structure, and its second copy of the col buffer, are not.
+- :func:`im2col` / :func:`col2im` (the public, fast ones) take one strided view
+  of the padded input and copy it **once**; ``col2im`` adds into a buffer of
+  exactly the input's shape.
+
+Output sizes always come from :func:`strided_conv.conv_output_size` (floor).
+Every function keeps the dtype of its array argument (integers included), so
+float32 stays float32 and nothing is promoted.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ._validation import check_int, check_pair
+from .output_size import conv_output_size
+
+__all__ = [
+    "im2col",
+    "col2im",
+    "im2col_seed_style",
+    "col2im_seed_style",
+    "im2col_size",
+    "window_coverage",
+    "ConvGeometry",
+    "conv_geometry",
+]
+
+
+class ConvGeometry(NamedTuple):
+    """Every size a 2-D convolution needs, checked once.
+
+    ``stride``, ``pad`` and ``dilation`` are ``(row, column)`` pairs.
+    """
+
+    N: int
+    C: int
+    H: int
+    W: int
+    FH: int
+    FW: int
+    OH: int
+    OW: int
+    stride: tuple[int, int]
+    pad: tuple[int, int]
+    dilation: tuple[int, int]
+
+
+def conv_geometry(
+    input_shape: tuple[int, ...],
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> ConvGeometry:
+    """Check the arguments of a 2-D convolution and compute its output size.
+
+    Parameters
+    ----------
+    input_shape : tuple of 4 int
+        ``(N, C, H, W)``.
+    filter_h, filter_w : int
+        Kernel height ``FH`` and width ``FW``, ``>= 1``.
+    stride, pad, dilation : int or pair of int
+        One value for both axes or ``(row, column)``; ``stride >= 1``,
+        ``pad >= 0``, ``dilation >= 1``.
+
+    Returns
+    -------
+    ConvGeometry
+        With ``OH = conv_output_size(H, FH, S, P, D)`` and likewise ``OW``.
+
+    Raises
+    ------
+    ValueError
+        If ``input_shape`` is not 4 positive ints, an argument is out of range,
+        or the (dilated) kernel is larger than the padded input.
+    TypeError
+        If a size is not an int.
+    """
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"input must be 4-D (N, C, H, W), got {len(input_shape)}-D shape {tuple(input_shape)}"
+        )
+    n, c, h, w = (check_int(f"input_shape[{i}]", v, 1) for i, v in enumerate(input_shape))
+    fh = check_int("filter_h", filter_h, 1)
+    fw = check_int("filter_w", filter_w, 1)
+    s, p, d = check_pair("stride", stride, 1), check_pair("pad", pad, 0), check_pair("dilation", dilation, 1)
+    try:
+        oh = conv_output_size(h, fh, s[0], p[0], d[0])
+        ow = conv_output_size(w, fw, s[1], p[1], d[1])
+    except ValueError as err:
+        raise ValueError(
+            f"kernel (filter_h, filter_w) = ({fh}, {fw}) does not fit the input "
+            f"(H, W) = ({h}, {w}) with pad={p}, dilation={d}: {err}"
+        ) from err
+    return ConvGeometry(n, c, h, w, fh, fw, oh, ow, s, p, d)
+
+
+def _check_array(name: str, a: object, ndim: int) -> np.ndarray:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {a.ndim}-D array of shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+        raise TypeError(f"{name} must have a numeric dtype, got {a.dtype}")
+    return a
+
+
+def _pad(x: np.ndarray, pad: tuple[int, int]) -> np.ndarray:
+    """Zero-pad the last two axes; returns ``x`` itself when there is no padding."""
+    ph, pw = pad
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
+
+
+def im2col(
+    input_data: np.ndarray,
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """Unfold every receptive field of ``input_data`` into one row (vectorized).
+
+    One strided view of the padded input enumerates all windows without
+    copying (:func:`numpy.lib.stride_tricks.as_strided`); a single copy then
+    writes it out. The copy is laid out ``(C, FH, FW, N, OH, OW)`` in memory so
+    its innermost loop runs along an output row, and the function returns the
+    transposed view: same shape and values as the seed's C-ordered matrix
+    (``col[r, k]`` is identical), Fortran-ordered in memory.
+
+    Parameters
+    ----------
+    input_data : ndarray, shape (N, C, H, W)
+        Any numeric dtype; the result has the same dtype.
+    filter_h, filter_w : int
+        Kernel size ``FH``, ``FW``.
+    stride, pad, dilation : int or (int, int)
+        As in ``torch.nn.functional.conv2d``.
+
+    Returns
+    -------
+    col : ndarray, shape (N*OH*OW, C*FH*FW)
+        ``col[(n*OH + i)*OW + j, (c*FH + u)*FW + v] = xpad[n, c, i*S_h + u*D_h, j*S_w + v*D_w]``.
+    """
+    x = _check_array("input_data", input_data, 4)
+    g = conv_geometry(x.shape, filter_h, filter_w, stride, pad, dilation)
+    xp = _pad(x, g.pad)
+    s_n, s_c, s_h, s_w = xp.strides
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    windows = as_strided(
+        xp,
+        shape=(g.C, g.FH, g.FW, g.N, g.OH, g.OW),
+        strides=(s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w),
+        writeable=False,
+    )
+    col_t = np.empty((g.C * g.FH * g.FW, g.N * g.OH * g.OW), dtype=x.dtype)
+    col_t.reshape(windows.shape)[...] = windows  # the one copy
+    return col_t.T
+
+
+def _taps_inside(tap: int, stride: int, out: int, pad: int, size: int) -> tuple[int, int, int]:
+    """Output indices ``[lo, hi)`` whose tap at padded offset ``tap`` lands on real input.
+
+    Output ``o`` reads padded position ``o*stride + tap``, i.e. unpadded
+    ``o*stride + tap - pad``; it must be in ``[0, size)``. Returns ``(lo, hi,
+    first)`` with ``first`` the unpadded row/column read by output ``lo``.
+    """
+    lo = max(0, -((tap - pad) // stride))  # ceil((pad - tap) / stride), at least 0
+    hi = min(out, (size - 1 + pad - tap) // stride + 1)
+    return lo, max(lo, hi), lo * stride + tap - pad
+
+
+def col2im(
+    col: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """Add every row of ``col`` back onto the pixels it was copied from (adjoint of im2col).
+
+    Loops over the ``FH*FW`` kernel offsets; each adds one strided block of
+    ``col`` into the result with a strided ``+=``. Taps that fall on padding
+    are clipped instead of being added into a padded buffer, so the only
+    allocation is the result itself, of exactly ``input_shape``.
+
+    Parameters
+    ----------
+    col : ndarray, shape (N*OH*OW, C*FH*FW)
+        Any memory order; the result has its dtype.
+    input_shape : (N, C, H, W)
+        Shape of the array ``im2col`` was applied to.
+    filter_h, filter_w, stride, pad, dilation
+        As in :func:`im2col`.
+
+    Returns
+    -------
+    ndarray, shape input_shape
+        ``dx[n, c, h, w] = sum of col[r, k]`` over every ``(r, k)`` that
+        ``im2col`` filled from ``x[n, c, h, w]``.
+    """
+    g = conv_geometry(tuple(input_shape), filter_h, filter_w, stride, pad, dilation)
+    col = _check_col(col, g)
+    # A view for C- or F-ordered col: both only split axes.
+    col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW)
+    img = np.zeros((g.N, g.C, g.H, g.W), dtype=col.dtype)
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
+    for u in range(g.FH):
+        i0, i1, r = _taps_inside(u * dh, sh, g.OH, ph, g.H)
+        for v in range(g.FW):
+            j0, j1, c = _taps_inside(v * dw, sw, g.OW, pw, g.W)
+            if i0 == i1 or j0 == j1:
+                continue
+            block = col6[:, i0:i1, j0:j1, :, u, v].transpose(0, 3, 1, 2)
+            img[:, :, r:r + (i1 - i0 - 1) * sh + 1:sh, c:c + (j1 - j0 - 1) * sw + 1:sw] += block
+    return img
+
+
+def _check_col(col: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    col = _check_array("col", col, 2)
+    expected = (g.N * g.OH * g.OW, g.C * g.FH * g.FW)
+    if col.shape != expected:
+        raise ValueError(
+            f"col must have shape (N*OH*OW, C*FH*FW) = {expected} for input_shape "
+            f"{(g.N, g.C, g.H, g.W)} and kernel ({g.FH}, {g.FW}), got {col.shape}"
+        )
+    return col
+
+
+def im2col_seed_style(
+    input_data: np.ndarray,
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """im2col as the seed writes it, with its defects fixed.
+
+    Allocates ``(N, C, FH, FW, OH, OW)`` and fills it with one strided slice
+    copy per kernel offset (``FH*FW`` copies, each covering all windows at
+    once), then transposes it to ``(N*OH*OW, C*FH*FW)``; the transpose is a
+    second full copy. Fixed relative to the seed: floor output sizes, the
+    input's dtype, stride/pad pairs and dilation. Same result as :func:`im2col`.
+    """
+    x = _check_array("input_data", input_data, 4)
+    g = conv_geometry(x.shape, filter_h, filter_w, stride, pad, dilation)
+    img = _pad(x, g.pad)
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    col = np.empty((g.N, g.C, g.FH, g.FW, g.OH, g.OW), dtype=x.dtype)
+    for u in range(g.FH):
+        y = u * dh
+        for v in range(g.FW):
+            xx = v * dw
+            col[:, :, u, v, :, :] = img[:, :, y:y + sh * g.OH:sh, xx:xx + sw * g.OW:sw]
+    return col.transpose(0, 4, 5, 1, 2, 3).reshape(g.N * g.OH * g.OW, -1)
+
+
+def col2im_seed_style(
+    col: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """col2im as the seed writes it, with its defects fixed.
+
+    One strided ``+=`` per kernel offset into a zero buffer of the padded
+    input's size ``(N, C, H+2P, W+2P)`` (the seed allocates ``H+2P+S-1``),
+    in ``col``'s dtype (the seed always used float64); returns the interior,
+    a view of that buffer. Same result as :func:`col2im`.
+    """
+    g = conv_geometry(tuple(input_shape), filter_h, filter_w, stride, pad, dilation)
+    col = _check_col(col, g)
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
+    col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW).transpose(0, 3, 4, 5, 1, 2)
+    img = np.zeros((g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), dtype=col.dtype)
+    for u in range(g.FH):
+        y = u * dh
+        for v in range(g.FW):
+            xx = v * dw
+            img[:, :, y:y + sh * g.OH:sh, xx:xx + sw * g.OW:sw] += col6[:, :, u, v, :, :]
+    return img[:, :, ph:ph + g.H, pw:pw + g.W]
+
+
+def im2col_size(
+    input_shape: tuple[int, int, int, int],
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> int:
+    """Number of elements of the col matrix: ``N*OH*OW * C*FH*FW``.
+
+    Divided by ``N*C*H*W`` it is the memory blow-up of im2col: about
+    ``FH*FW / (S_h*S_w)`` when the padding keeps ``OH ~ H/S``.
+    """
+    g = conv_geometry(tuple(input_shape), filter_h, filter_w, stride, pad, dilation)
+    return g.N * g.OH * g.OW * g.C * g.FH * g.FW
+
+
+def window_coverage(
+    height: int,
+    width: int,
+    filter_h: int,
+    filter_w: int,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    """How many windows read each input pixel, shape ``(height, width)``, int64.
+
+    Computed as ``col2im(ones)``: the adjoint applied to all-ones counts the
+    copies ``im2col`` makes of each pixel. Zero marks pixels no window reads
+    (the tail the floor in the output size drops).
+    """
+    g = conv_geometry((1, 1, height, width), filter_h, filter_w, stride, pad, dilation)
+    ones = np.ones((g.OH * g.OW, g.FH * g.FW), dtype=np.int64)
+    return col2im(ones, (1, 1, g.H, g.W), g.FH, g.FW, g.stride, g.pad, g.dilation)[0, 0]

@@ -1,0 +1,189 @@
+"""im2col / col2im against a brute-force oracle, the adjoint identity, dtypes, memory, bad input."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strided_conv import (
+    col2im,
+    col2im_seed_style,
+    conv_output_size,
+    im2col,
+    im2col_seed_style,
+    im2col_size,
+    window_coverage,
+)
+
+
+@st.composite
+def geometries(draw):
+    """A random valid 2-D convolution geometry, including strides that do not divide."""
+    fh, fw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    h = draw(st.integers(max(1, d[0] * (fh - 1) + 1 - 2 * p[0]), 9))
+    w = draw(st.integers(max(1, d[1] * (fw - 1) + 1 - 2 * p[1]), 9))
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    return (n, c, h, w), fh, fw, s, p, d
+
+
+def brute_im2col(x, fh, fw, s, p, d):
+    """The definition: one row per window, entries in (c, u, v) order, read one by one."""
+    n, c, h, w = x.shape
+    oh = conv_output_size(h, fh, s[0], p[0], d[0])
+    ow = conv_output_size(w, fw, s[1], p[1], d[1])
+    col = np.zeros((n * oh * ow, c * fh * fw), dtype=x.dtype)
+    for r in range(n * oh * ow):
+        b, i, j = r // (oh * ow), (r // ow) % oh, r % ow
+        for k in range(c * fh * fw):
+            ch, u, v = k // (fh * fw), (k // fw) % fh, k % fw
+            row, column = i * s[0] + u * d[0] - p[0], j * s[1] + v * d[1] - p[1]
+            if 0 <= row < h and 0 <= column < w:
+                col[r, k] = x[b, ch, row, column]
+    return col
+
+
+@settings(max_examples=60, deadline=None)
+@given(geometries(), st.integers(0, 2**32 - 1))
+def test_im2col_matches_the_definition(geo, seed):
+    shape, fh, fw, s, p, d = geo
+    x = np.random.default_rng(seed).integers(-9, 10, size=shape)
+    expected = brute_im2col(x, fh, fw, s, p, d)
+    np.testing.assert_array_equal(im2col(x, fh, fw, s, p, d), expected)
+    np.testing.assert_array_equal(im2col_seed_style(x, fh, fw, s, p, d), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(geometries(), st.integers(0, 2**32 - 1))
+def test_col2im_is_the_adjoint_of_im2col(geo, seed):
+    shape, fh, fw, s, p, d = geo
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    c = rng.standard_normal(im2col(x, fh, fw, s, p, d).shape)
+    lhs = np.vdot(im2col(x, fh, fw, s, p, d), c)
+    for back in (col2im, col2im_seed_style):
+        rhs = np.vdot(x, back(c, shape, fh, fw, s, p, d))
+        assert abs(lhs - rhs) <= 1e-12 * (np.abs(x).sum() * np.abs(c).max() + 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(geometries(), st.integers(0, 2**32 - 1))
+def test_col2im_of_im2col_scales_by_the_coverage(geo, seed):
+    shape, fh, fw, s, p, d = geo
+    x = np.random.default_rng(seed).integers(-9, 10, size=shape)
+    cover = window_coverage(shape[2], shape[3], fh, fw, s, p, d)
+    got = col2im(im2col(x, fh, fw, s, p, d), shape, fh, fw, s, p, d)
+    np.testing.assert_array_equal(got, x * cover)
+
+
+@settings(max_examples=40, deadline=None)
+@given(geometries())
+def test_window_coverage_counts_windows_one_by_one(geo):
+    (_, _, h, w), fh, fw, s, p, d = geo
+    oh = conv_output_size(h, fh, s[0], p[0], d[0])
+    ow = conv_output_size(w, fw, s[1], p[1], d[1])
+    count = np.zeros((h, w), dtype=np.int64)
+    for i in range(oh):
+        for j in range(ow):
+            for u in range(fh):
+                for v in range(fw):
+                    row, column = i * s[0] + u * d[0] - p[0], j * s[1] + v * d[1] - p[1]
+                    if 0 <= row < h and 0 <= column < w:
+                        count[row, column] += 1
+    np.testing.assert_array_equal(window_coverage(h, w, fh, fw, s, p, d), count)
+
+
+def test_uncovered_tail_has_zero_coverage():
+    # 8 rows, kernel 3, stride 2: windows start at 0, 2, 4; row 7 is never read.
+    cover = window_coverage(8, 8, 3, 3, 2)
+    assert (cover[7, :] == 0).all() and (cover[:, 7] == 0).all()
+    assert (cover[:7, :7] > 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.float16])
+def test_dtype_is_kept(dtype):
+    x = np.ones((2, 3, 6, 5), dtype=dtype)
+    col = im2col(x, 3, 2, 2, 1)
+    assert col.dtype == dtype and im2col_seed_style(x, 3, 2, 2, 1).dtype == dtype
+    assert col2im(col, x.shape, 3, 2, 2, 1).dtype == dtype
+    assert col2im_seed_style(col, x.shape, 3, 2, 2, 1).dtype == dtype
+
+
+def test_col2im_allocates_only_the_input():
+    col = np.ones((4 * 4, 9))
+    dx = col2im(col, (1, 1, 7, 7), 3, 3, stride=2, pad=1)
+    assert dx.shape == (1, 1, 7, 7) and dx.base is None
+    seed = col2im_seed_style(col, (1, 1, 7, 7), 3, 3, stride=2, pad=1)
+    assert seed.base.shape == (1, 1, 9, 9)  # H + 2P, not the seed's H + 2P + S - 1
+
+
+def test_im2col_makes_one_copy_of_col():
+    x = np.ones((4, 8, 32, 32))
+    col_bytes = im2col_size(x.shape, 3, 3, 1, 1) * 8
+    padded_bytes = 4 * 8 * 34 * 34 * 8
+    tracemalloc.start()
+    col = im2col(x, 3, 3, 1, 1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert col.nbytes == col_bytes
+    assert peak <= col_bytes + padded_bytes + 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("shape", "k", "s", "p", "ratio"),
+    [((1, 1, 32, 32), 3, 1, 1, 9.0), ((1, 1, 32, 32), 3, 2, 1, 2.25), ((1, 3, 224, 224), 7, 2, 3, 12.25)],
+)
+def test_im2col_size_blow_up(shape, k, s, p, ratio):
+    n, c, h, w = shape
+    assert im2col_size(shape, k, k, s, p) / (n * c * h * w) == ratio
+    assert im2col(np.zeros(shape, np.float32), k, k, s, p).size == im2col_size(shape, k, k, s, p)
+
+
+def test_im2col_rejects_3d_input():
+    with pytest.raises(ValueError, match="4-D"):
+        im2col(np.zeros((1, 4, 4)), 3, 3)
+
+
+def test_im2col_rejects_a_list():
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        im2col([[[[1.0]]]], 1, 1)
+
+
+def test_im2col_rejects_object_dtype():
+    with pytest.raises(TypeError, match="numeric dtype"):
+        im2col(np.zeros((1, 1, 3, 3), dtype=object), 1, 1)
+
+
+def test_im2col_rejects_kernel_larger_than_padded_input():
+    with pytest.raises(ValueError, match="does not fit"):
+        im2col(np.zeros((1, 1, 4, 4)), 5, 3, stride=2)
+
+
+def test_im2col_rejects_stride_zero():
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        im2col(np.zeros((1, 1, 4, 4)), 3, 3, stride=0)
+
+
+def test_im2col_rejects_negative_pad():
+    with pytest.raises(ValueError, match="pad.* must be >= 0"):
+        im2col(np.zeros((1, 1, 4, 4)), 3, 3, pad=(0, -1))
+
+
+def test_im2col_rejects_float_filter_size():
+    with pytest.raises(TypeError, match="filter_h"):
+        im2col(np.zeros((1, 1, 4, 4)), 2.0, 2)
+
+
+def test_col2im_rejects_wrong_col_shape():
+    with pytest.raises(ValueError, match=r"col must have shape .*\(4, 9\)"):
+        col2im(np.zeros((4, 8)), (1, 1, 4, 4), 3, 3)
+
+
+def test_col2im_rejects_bad_input_shape():
+    with pytest.raises(ValueError, match="4-D"):
+        col2im(np.zeros((4, 9)), (1, 4, 4), 3, 3)
