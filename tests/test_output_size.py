@@ -3,6 +3,7 @@ count written here from the definition, and the shapes PyTorch produces."""
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 
 import pytest
 import torch
@@ -11,8 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strided_conv import (
+    TEXTBOOK_RELATIONS,
     conv_output_size,
+    count_windows_brute_force,
+    cs231n_output_size,
     same_padding,
+    tf_same_padding,
     transposed_conv_output_size,
     transposed_output_padding,
     unvisited_tail,
@@ -140,3 +145,171 @@ def test_same_padding_bad_input(kwargs, exc):
 def test_results_are_python_ints():
     import numpy as np
     assert type(conv_output_size(np.int64(28), 5, 2)) is int
+
+
+# --- the chapter's oracle, TensorFlow "SAME", CS231n, textbook relations -------------
+
+any_config = st.tuples(
+    st.integers(1, 40), st.integers(1, 9), st.integers(1, 6), st.integers(0, 4), st.integers(1, 4)
+)
+
+
+@given(any_config)
+def test_package_brute_force_agrees_with_the_test_brute_force(c):
+    """Two independent slidings; 0 exactly where the formula refuses."""
+    count = count_windows_brute_force(*c)
+    assert count == brute_force_windows(*c)
+    i, k, s, p, d = c
+    if count == 0:
+        with pytest.raises(ValueError, match="no window fits"):
+            conv_output_size(*c)
+    else:
+        assert conv_output_size(*c) == count
+
+
+@settings(max_examples=40, deadline=None)
+@given(any_config.filter(lambda c: brute_force_windows(*c) == 0))
+def test_pytorch_also_refuses_when_no_window_fits(c):
+    i, k, s, p, d = c
+    with pytest.raises(RuntimeError):
+        F.conv1d(torch.zeros(1, 1, i), torch.zeros(1, 1, k), stride=s, padding=p, dilation=d)
+
+
+@settings(max_examples=60, deadline=None)
+@given(configs, configs)
+def test_conv2d_is_two_1d_problems(rows, cols):
+    (ih, kh, sh, ph, dh), (iw, kw, sw, pw, dw) = rows, cols
+    y = F.conv2d(torch.zeros(1, 1, ih, iw), torch.zeros(1, 1, kh, kw),
+                 stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+    assert tuple(y.shape[-2:]) == (conv_output_size(*rows), conv_output_size(*cols))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 20), st.integers(1, 7), st.integers(1, 5), st.integers(0, 3),
+       st.integers(1, 3), st.integers(0, 4))
+def test_transposed_size_matches_pytorch_for_every_output_padding(i, k, s, p, d, a):
+    if a >= max(s, d):
+        return
+    try:
+        ours = transposed_conv_output_size(i, k, s, p, d, output_padding=a)
+    except ValueError:
+        with pytest.raises(RuntimeError):
+            F.conv_transpose1d(torch.zeros(1, 1, i), torch.zeros(1, 1, k), stride=s,
+                               padding=p, dilation=d, output_padding=a)
+        return
+    y = F.conv_transpose1d(torch.zeros(1, 1, i), torch.zeros(1, 1, k), stride=s,
+                           padding=p, dilation=d, output_padding=a)
+    assert y.shape[-1] == ours
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 9), st.integers(1, 6), st.integers(1, 4))
+def test_tf_same_padding_gives_ceil_i_over_s(i, k, s, d):
+    left, right = tf_same_padding(i, k, s, d)
+    assert 0 <= right - left <= 1
+    want = -(-i // s)
+    assert conv_output_size(i + left + right, k, s, 0, d) == want
+    y = F.conv1d(F.pad(torch.zeros(1, 1, i), (left, right)), torch.zeros(1, 1, k),
+                 stride=s, dilation=d)
+    assert y.shape[-1] == want
+    # Minimal: one zero less and the last window no longer fits (when any was added).
+    if left + right > 0:
+        assert count_windows_brute_force(i + left + right - 1, k, s, 0, d) < want
+
+
+@given(st.integers(1, 9), st.integers(1, 4), st.integers(1, 40))
+def test_tf_same_equals_pytorch_same_at_stride_1(k, d, i):
+    assert tf_same_padding(i, k, 1, d) == same_padding(k, d)
+
+
+def test_tf_same_padding_depends_on_the_input_length():
+    assert [tf_same_padding(i, 3, 2) for i in (7, 8)] == [(1, 1), (0, 1)]
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(input_size=0), ValueError, "input_size must be >= 1, got 0"),
+        (dict(kernel_size=0), ValueError, "kernel_size must be >= 1, got 0"),
+        (dict(stride=0), ValueError, "stride must be >= 1, got 0"),
+        (dict(dilation=0), ValueError, "dilation must be >= 1, got 0"),
+        (dict(stride=2.0), TypeError, "stride must be an int, got 2.0"),
+        (dict(input_size=True), TypeError, "input_size must be an int, got True"),
+    ],
+)
+def test_tf_same_padding_bad_input(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        tf_same_padding(**(dict(input_size=8, kernel_size=3, stride=2, dilation=1) | kwargs))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(input_size=0), ValueError, "input_size must be >= 1, got 0"),
+        (dict(kernel_size=0), ValueError, "kernel_size must be >= 1, got 0"),
+        (dict(stride=0), ValueError, "stride must be >= 1, got 0"),
+        (dict(padding=-1), ValueError, "padding must be >= 0, got -1"),
+        (dict(dilation=0), ValueError, "dilation must be >= 1, got 0"),
+        (dict(kernel_size=3.0), TypeError, "kernel_size must be an int, got 3.0"),
+        (dict(padding=False), TypeError, "padding must be an int, got False"),
+    ],
+)
+def test_count_windows_brute_force_bad_input(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        count_windows_brute_force(**(dict(input_size=8, kernel_size=3) | kwargs))
+
+
+@given(any_config)
+def test_cs231n_floor_is_the_formula_and_invalid_means_a_tail(c):
+    i, k, s, p, d = c
+    exact = cs231n_output_size(i, k, s, p, dilation=d - 1)  # CS231n counts gaps
+    if brute_force_windows(*c) == 0:
+        assert exact < 1
+        return
+    assert exact.numerator // exact.denominator == conv_output_size(*c)
+    assert (exact.denominator == 1) == (unvisited_tail(*c) == 0)
+
+
+def test_cs231n_example_is_invalid():
+    # W=6, F=3, S=2, P=0: (6-3)/2 + 1 = 2.5, "invalid"; every framework gives 2.
+    assert cs231n_output_size(6, 3, 2) == Fraction(5, 2)
+    assert conv_output_size(6, 3, 2) == 2
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    [
+        (dict(dilation=-1), ValueError, "dilation must be >= 0, got -1"),
+        (dict(padding=-1), ValueError, "padding must be >= 0, got -1"),
+        (dict(stride=0), ValueError, "stride must be >= 1, got 0"),
+        (dict(kernel_size=0), ValueError, "kernel_size must be >= 1, got 0"),
+        (dict(input_size=0), ValueError, "input_size must be >= 1, got 0"),
+        (dict(stride=1.5), TypeError, "stride must be an int, got 1.5"),
+    ],
+)
+def test_cs231n_output_size_bad_input(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        cs231n_output_size(**(dict(input_size=8, kernel_size=3) | kwargs))
+
+
+GRID = [(i, k, s, p, d) for i in range(1, 25) for k in range(1, 8) for s in range(1, 6)
+        for p in range(0, 7) for d in range(1, 4)]
+
+
+@pytest.mark.parametrize("rel", TEXTBOOK_RELATIONS, ids=lambda r: r.label)
+def test_textbook_relation_holds_on_a_grid(rel):
+    checked = 0
+    for c in GRID:
+        if rel.applies(*c) and brute_force_windows(*c) > 0:
+            assert rel.predict(*c) == conv_output_size(*c) == brute_force_windows(*c), c
+            checked += 1
+    assert checked >= 20  # the condition is not vacuous on this grid
+
+
+def test_relation_7_pooling_matches_pytorch_max_pool():
+    (rel,) = [r for r in TEXTBOOK_RELATIONS if r.label == "D&V 7"]
+    for i in range(1, 25):
+        for k in range(1, min(i, 7) + 1):
+            for s in range(1, 6):
+                y = F.max_pool1d(torch.zeros(1, 1, i), k, stride=s)
+                assert y.shape[-1] == rel.predict(i, k, s, 0, 1)

@@ -8,8 +8,13 @@ Modules, in the order of the book's chapters:
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
 from .output_size import (
+    TEXTBOOK_RELATIONS,
+    Relation,
     conv_output_size,
+    count_windows_brute_force,
+    cs231n_output_size,
     same_padding,
+    tf_same_padding,
     transposed_conv_output_size,
     transposed_output_padding,
     unvisited_tail,
@@ -36,6 +41,11 @@ __all__ = [
     "transposed_output_padding",
     "unvisited_tail",
     "window_starts",
+    "tf_same_padding",
+    "count_windows_brute_force",
+    "cs231n_output_size",
+    "Relation",
+    "TEXTBOOK_RELATIONS",
     # chapter 2
     "im2col",
     "col2im",

@@ -21,6 +21,9 @@ still fits, which gives
 """
 from __future__ import annotations
 
+from fractions import Fraction
+from typing import Callable, NamedTuple
+
 from ._validation import check_int
 
 __all__ = [
@@ -28,8 +31,13 @@ __all__ = [
     "transposed_conv_output_size",
     "transposed_output_padding",
     "same_padding",
+    "tf_same_padding",
     "window_starts",
     "unvisited_tail",
+    "count_windows_brute_force",
+    "cs231n_output_size",
+    "Relation",
+    "TEXTBOOK_RELATIONS",
 ]
 
 
@@ -207,3 +215,144 @@ def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
     d = check_int("dilation", dilation, 1)
     total = d * (k - 1)
     return total // 2, total - total // 2
+
+
+def tf_same_padding(
+    input_size: int, kernel_size: int, stride: int = 1, dilation: int = 1
+) -> tuple[int, int]:
+    r"""TensorFlow's ``padding="SAME"``: the (left, right) zeros that give ``ceil(i/s)`` outputs.
+
+    With stride ``s > 1`` "same" cannot mean ``o == i``; TensorFlow redefines it as
+    :math:`o = \lceil i/s \rceil` and pads just enough for the last window to fit:
+
+    .. math::
+
+        \text{total} = \max\bigl((\lceil i/s \rceil - 1)\,s + d(k-1) + 1 - i,\ 0\bigr),
+        \quad \text{left} = \lfloor \text{total}/2 \rfloor,
+        \quad \text{right} = \text{total} - \text{left}.
+
+    Unlike :func:`same_padding`, the result depends on ``input_size`` (through
+    ``i mod s``), so a layer cannot fix it before it sees the input. At ``s = 1``
+    the two functions agree.
+
+    Returns
+    -------
+    tuple of int
+        ``(left, right)``; an odd total puts the extra zero on the right.
+        A convolution of the input padded this way (``padding=0`` afterwards) has
+        ``conv_output_size(i + left + right, k, s, 0, d) == ceil(i / s)``.
+    """
+    i = check_int("input_size", input_size, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    s = check_int("stride", stride, 1)
+    d = check_int("dilation", dilation, 1)
+    o = -(-i // s)  # ceil(i / s) in integers, no float rounding
+    total = max((o - 1) * s + _span(k, d) - i, 0)
+    return total // 2, total - total // 2
+
+
+def count_windows_brute_force(
+    input_size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
+    """Count window placements by sliding a window over a padded line: the oracle.
+
+    This deliberately does not use the output-size formula. It builds the padded
+    line as a list of cells, puts the first tap at position ``0, s, 2s, ...`` and
+    counts the placements whose every tap lands on a cell of the line. It is
+    O(i * k) and meant for checking :func:`conv_output_size`, not for use.
+
+    Returns
+    -------
+    int
+        Number of windows, ``0`` when not even one fits (where
+        :func:`conv_output_size` raises ``ValueError`` and PyTorch raises too).
+    """
+    i = check_int("input_size", input_size, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    s = check_int("stride", stride, 1)
+    p = check_int("padding", padding, 0)
+    d = check_int("dilation", dilation, 1)
+    line = ["pad"] * p + ["input"] * i + ["pad"] * p
+    count, start = 0, 0
+    while start < len(line):
+        taps = [start + d * t for t in range(k)]
+        if not all(t < len(line) for t in taps):
+            break
+        count += 1
+        start += s
+    return count
+
+
+def cs231n_output_size(
+    input_size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 0
+) -> Fraction:
+    r"""CS231n's output size :math:`(W - F + 2P)/S + 1`, exact and unfloored.
+
+    CS231n calls a configuration "invalid" when this is not an integer; every
+    framework instead floors it, which is :func:`conv_output_size`. The value
+    is non-integer exactly when :func:`unvisited_tail` is positive.
+
+    ``dilation`` follows CS231n's convention: the number of *gaps* between
+    taps, so CS231n's ``dilation=0`` is PyTorch's ``dilation=1`` and the
+    filter spans ``F = k + (k-1) * dilation`` cells.
+
+    Returns
+    -------
+    fractions.Fraction
+        Exact value; no float rounding can hide a non-integer.
+    """
+    w = check_int("input_size", input_size, 1)
+    k = check_int("kernel_size", kernel_size, 1)
+    s = check_int("stride", stride, 1)
+    p = check_int("padding", padding, 0)
+    gaps = check_int("dilation", dilation, 0)
+    f = k + (k - 1) * gaps
+    return Fraction(w - f + 2 * p, s) + 1
+
+
+class Relation(NamedTuple):
+    """One textbook special case of the output-size formula.
+
+    ``applies(i, k, s, p, d)`` says whether the relation's conditions hold;
+    ``predict(i, k, s, p, d)`` evaluates the textbook's own expression
+    (``p`` is padding per side, ``d`` PyTorch's dilation).
+    """
+
+    label: str
+    case: str
+    formula: str
+    applies: Callable[[int, int, int, int, int], bool]
+    predict: Callable[[int, int, int, int, int], int]
+
+
+# Each expression is typed as the source prints it, not derived from
+# conv_output_size: these are claims to check, not implementations to reuse.
+TEXTBOOK_RELATIONS: tuple[Relation, ...] = (
+    Relation("D&V 1", "s=1, p=0, d=1", "i - k + 1",
+             lambda i, k, s, p, d: s == 1 and p == 0 and d == 1,
+             lambda i, k, s, p, d: i - k + 1),
+    Relation("D&V 2", "s=1, d=1", "i - k + 2p + 1",
+             lambda i, k, s, p, d: s == 1 and d == 1,
+             lambda i, k, s, p, d: i - k + 2 * p + 1),
+    Relation("D&V 3", "half: k odd, p=floor(k/2), s=1, d=1", "i",
+             lambda i, k, s, p, d: k % 2 == 1 and p == k // 2 and s == 1 and d == 1,
+             lambda i, k, s, p, d: i),
+    Relation("D&V 4", "full: p=k-1, s=1, d=1", "i + k - 1",
+             lambda i, k, s, p, d: p == k - 1 and s == 1 and d == 1,
+             lambda i, k, s, p, d: i + k - 1),
+    Relation("D&V 5", "p=0, d=1", "floor((i - k)/s) + 1",
+             lambda i, k, s, p, d: p == 0 and d == 1,
+             lambda i, k, s, p, d: (i - k) // s + 1),
+    Relation("D&V 6", "d=1", "floor((i + 2p - k)/s) + 1",
+             lambda i, k, s, p, d: d == 1,
+             lambda i, k, s, p, d: (i + 2 * p - k) // s + 1),
+    Relation("D&V 7", "pooling: p=0, d=1", "floor((i - k)/s) + 1",
+             lambda i, k, s, p, d: p == 0 and d == 1,
+             lambda i, k, s, p, d: (i - k) // s + 1),
+    Relation("D&V 15", "dilated", "floor((i + 2p - k - (k-1)(d-1))/s) + 1",
+             lambda i, k, s, p, d: True,
+             lambda i, k, s, p, d: (i + 2 * p - k - (k - 1) * (d - 1)) // s + 1),
+    Relation("d2l", "total padding p_tot = 2p, d=1", "floor((i - k + p_tot + s)/s)",
+             lambda i, k, s, p, d: d == 1,
+             lambda i, k, s, p, d: (i - k + 2 * p + s) // s),
+)
