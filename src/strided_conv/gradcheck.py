@@ -51,17 +51,14 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     grad = np.empty_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: x must be contiguous
-    if not np.shares_memory(flat, x):
-        raise ValueError("x must be contiguous so that it can be perturbed in place")
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + eps
+    for k in np.ndindex(x.shape):
+        old = x[k]
+        x[k] = old + eps
         f_plus = float(f(x))
-        flat[k] = old - eps
+        x[k] = old - eps
         f_minus = float(f(x))
-        flat[k] = old
-        gflat[k] = (f_plus - f_minus) / (2 * eps)
+        x[k] = old
+        grad[k] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 

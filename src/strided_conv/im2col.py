@@ -191,6 +191,25 @@ def im2col(
     return col_t.T
 
 
+_CACHE_BYTES = 1 << 18
+
+
+def _clipped_taps(g: ConvGeometry) -> list[tuple[int, int, slice, slice, slice, slice]]:
+    """For each kernel offset ``(u, v)`` that reads real input at least once:
+    the input rows/columns it reads and the outputs that read them, as slices."""
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
+    taps = []
+    for u in range(g.FH):
+        i0, i1, r = _taps_inside(u * dh, sh, g.OH, ph, g.H)
+        for v in range(g.FW):
+            j0, j1, c = _taps_inside(v * dw, sw, g.OW, pw, g.W)
+            if i0 < i1 and j0 < j1:
+                rows = slice(r, r + (i1 - i0 - 1) * sh + 1, sh)
+                cols = slice(c, c + (j1 - j0 - 1) * sw + 1, sw)
+                taps.append((u, v, rows, cols, slice(i0, i1), slice(j0, j1)))
+    return taps
+
+
 def _taps_inside(tap: int, stride: int, out: int, pad: int, size: int) -> tuple[int, int, int]:
     """Output indices ``[lo, hi)`` whose tap at padded offset ``tap`` lands on real input.
 
@@ -239,15 +258,13 @@ def col2im(
     # A view for C- or F-ordered col: both only split axes.
     col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW)
     img = np.zeros((g.N, g.C, g.H, g.W), dtype=col.dtype)
-    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
-    for u in range(g.FH):
-        i0, i1, r = _taps_inside(u * dh, sh, g.OH, ph, g.H)
-        for v in range(g.FW):
-            j0, j1, c = _taps_inside(v * dw, sw, g.OW, pw, g.W)
-            if i0 == i1 or j0 == j1:
-                continue
-            block = col6[:, i0:i1, j0:j1, :, u, v].transpose(0, 3, 1, 2)
-            img[:, :, r:r + (i1 - i0 - 1) * sh + 1:sh, c:c + (j1 - j0 - 1) * sw + 1:sw] += block
+    taps = _clipped_taps(g)
+    # A few samples at a time, all offsets each: the block of img being summed
+    # into stays in cache instead of being streamed from memory FH*FW times.
+    step = max(1, _CACHE_BYTES // (g.C * g.H * g.W * img.itemsize))
+    for n in range(0, g.N, step):
+        for u, v, rows, cols, out_rows, out_cols in taps:
+            img[n:n + step, :, rows, cols] += col6[n:n + step, out_rows, out_cols, :, u, v].transpose(0, 3, 1, 2)
     return img
 
 

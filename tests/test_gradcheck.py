@@ -1,0 +1,68 @@
+"""Central differences and the relative error against functions with known gradients."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from strided_conv import numerical_gradient, relative_error
+
+finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4)), elements=finite))
+def test_quadratic_gradient_is_exact_up_to_rounding(x):
+    # f = sum(x^2 + 3x): central differences have no truncation error on a quadratic.
+    grad = numerical_gradient(lambda a: float(np.sum(a * a + 3 * a)), x.copy(), eps=1e-4)
+    np.testing.assert_allclose(grad, 2 * x + 3, rtol=1e-7, atol=1e-7)
+
+
+def test_cubic_truncation_error_is_eps_squared():
+    # d/dx x^3 at 1: central difference gives 3 + eps^2 exactly.
+    for eps in (1e-2, 1e-3):
+        g = numerical_gradient(lambda a: float(a[0] ** 3), np.array([1.0]), eps)
+        assert abs(g[0] - 3 - eps**2) < 1e-9
+
+
+def test_x_is_restored_exactly():
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    before = x.copy()
+    numerical_gradient(lambda a: float(np.sin(a).sum()), x)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_f_sees_the_perturbation_in_place():
+    x = np.zeros(3)
+    held = x  # a layer holding a reference, like Convolution.W
+    g = numerical_gradient(lambda _: float(held @ np.array([1.0, 2.0, 3.0])), x)
+    np.testing.assert_allclose(g, [1.0, 2.0, 3.0], rtol=1e-9)
+
+
+def test_rejects_float32():
+    with pytest.raises(TypeError, match="float64 numpy.ndarray, got float32"):
+        numerical_gradient(lambda a: 0.0, np.zeros(2, np.float32))
+
+
+def test_rejects_non_positive_eps():
+    with pytest.raises(ValueError, match="eps must be a positive"):
+        numerical_gradient(lambda a: 0.0, np.zeros(2), eps=0.0)
+
+
+def test_works_on_a_non_contiguous_view():
+    base = np.zeros((4, 4))
+    g = numerical_gradient(lambda a: float(np.sum(base * np.arange(16.0).reshape(4, 4))), base[:, :2])
+    np.testing.assert_allclose(g, [[0, 1], [4, 5], [8, 9], [12, 13]], rtol=1e-9)
+
+
+def test_relative_error_is_normwise():
+    assert relative_error(np.array([1.0, 1e-20]), np.array([1.0, 0.0])) == pytest.approx(1e-20)
+    assert relative_error(np.array([2.0, 0.0]), np.array([1.0, 0.0])) == 0.5
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+def test_relative_error_rejects_shape_mismatch():
+    with pytest.raises(ValueError, match="same shape"):
+        relative_error(np.zeros(3), np.zeros(4))
