@@ -66,3 +66,19 @@ def test_relative_error_is_normwise():
 def test_relative_error_rejects_shape_mismatch():
     with pytest.raises(ValueError, match="same shape"):
         relative_error(np.zeros(3), np.zeros(4))
+
+
+def test_random_cases_are_valid_and_varied():
+    from strided_conv import Convolution
+    from strided_conv.gradcheck import layer_results, pytorch_reference, random_conv_case
+
+    rng = np.random.default_rng(0)
+    cases = [random_conv_case(rng) for _ in range(60)]
+    assert any(c.stride != (1, 1) for c in cases) and any(c.pad != (0, 0) for c in cases)
+    assert any(c.x.shape[0] == 1 for c in cases) and any(c.x.shape[1] == 1 for c in cases)
+    for case in cases[:10]:
+        ref, got = pytorch_reference(case), layer_results(Convolution, case)
+        assert ref.keys() == got.keys()
+        for key in ref:
+            assert ref[key].shape == got[key].shape and ref[key].dtype == np.float64
+    assert random_conv_case(rng, np.float32).x.dtype == np.float32

@@ -10,11 +10,20 @@ or quadratic in ``x_k``) and whose rounding error is about
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "relative_error"]
+from .output_size import conv_output_size
+
+__all__ = [
+    "numerical_gradient",
+    "relative_error",
+    "ConvCase",
+    "random_conv_case",
+    "pytorch_reference",
+    "layer_results",
+]
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -83,3 +92,55 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     if scale == 0.0:
         return 0.0
     return float(np.abs(a - b).max() / scale)
+
+
+class ConvCase(NamedTuple):
+    """One random convolution problem: arrays and hyper-parameters."""
+
+    x: np.ndarray
+    W: np.ndarray
+    b: np.ndarray
+    dout: np.ndarray
+    stride: tuple[int, int]
+    pad: tuple[int, int]
+
+
+def random_conv_case(rng: np.random.Generator, dtype: type = np.float64) -> ConvCase:
+    """Draw a small random configuration and its arrays (standard normal entries).
+
+    Sizes: ``N, C`` in 1..3, ``FN`` in 1..4, kernel sides in 1..5, strides in
+    1..3, padding in 0..2 (each axis independently, so rectangles and
+    non-dividing strides are common), input sides from the smallest that fits
+    up to 12.
+    """
+    fh, fw = (int(v) for v in rng.integers(1, 6, size=2))
+    stride = tuple(int(v) for v in rng.integers(1, 4, size=2))
+    pad = tuple(int(v) for v in rng.integers(0, 3, size=2))
+    h = int(rng.integers(max(1, fh - 2 * pad[0]), 13))
+    w = int(rng.integers(max(1, fw - 2 * pad[1]), 13))
+    n, c, fn = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    oh = conv_output_size(h, fh, stride[0], pad[0])
+    ow = conv_output_size(w, fw, stride[1], pad[1])
+    draw = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
+    return ConvCase(draw(n, c, h, w), draw(fn, c, fh, fw), draw(fn), draw(n, fn, oh, ow), stride, pad)
+
+
+def pytorch_reference(case: ConvCase) -> dict[str, np.ndarray]:
+    """``out``, ``dx``, ``dW``, ``db`` from ``torch.nn.functional.conv2d`` and autograd.
+
+    Computed in the case's dtype on the CPU; ``dout`` is the upstream gradient.
+    """
+    import torch  # imported here: the rest of the package does not need it
+
+    x, W, b = (torch.tensor(a, requires_grad=True) for a in (case.x, case.W, case.b))
+    out = torch.nn.functional.conv2d(x, W, b, stride=case.stride, padding=case.pad)
+    out.backward(torch.tensor(case.dout))
+    return {"out": out.detach().numpy(), "dx": x.grad.numpy(), "dW": W.grad.numpy(), "db": b.grad.numpy()}
+
+
+def layer_results(layer_cls: type, case: ConvCase) -> dict[str, np.ndarray]:
+    """Run ``layer_cls(W, b, stride, pad)`` forward and backward on ``case``."""
+    layer = layer_cls(case.W, case.b, stride=case.stride, pad=case.pad)
+    out = layer.forward(case.x)
+    dx = layer.backward(case.dout)
+    return {"out": out, "dx": dx, "dW": layer.dW, "db": layer.db}
