@@ -1,0 +1,354 @@
+"""Tests of the benchmark tool (strided_conv.bench). No test asserts a speed."""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from threadpoolctl import threadpool_info
+
+from strided_conv import im2col
+from strided_conv.bench import (
+    CONV_IMPLS, CONV_SHAPES, REFERENCE, BenchConfig, BenchMismatchError, ConvShape,
+    SchemaError, check_close, interleaved_order, interleaved_times, loglog_slope, median,
+    run, tiny_config, validate_results,
+)
+from strided_conv.bench import conv_impls, conv_suite
+from strided_conv.bench.cases import conv_inputs
+from strided_conv.bench.conv_suite import check_case
+from strided_conv.bench.machine import cpu_model
+from strided_conv.bench.memory import peak_extra_bytes
+from strided_conv.bench.report import fwd_bwd_ratio, targets
+from strided_conv.bench.runner import limited_threads, planned_repetitions
+from strided_conv.bench.timing import calls_per_repetition
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_results():
+    """One in-process tiny run, counting the timed repetitions through ``tick``."""
+    calls: list[str] = []
+    results = run(tiny_config(), progress=False, command="pytest", tick=calls.append)
+    return results, calls
+
+
+# --- timing ---------------------------------------------------------------
+
+def test_interleaved_order_is_round_robin():
+    assert interleaved_order({"A": 2, "B": 2}) == ["A", "B", "A", "B"]
+    assert interleaved_order({"A": 3, "B": 3, "naive": 1}) == ["A", "B", "naive", "A", "B", "A", "B"]
+
+
+@given(st.dictionaries(st.sampled_from("ABCDE"), st.integers(1, 6), min_size=1))
+@settings(max_examples=50, deadline=None)
+def test_interleaved_order_counts_and_balance(repeats):
+    order = interleaved_order(repeats)
+    assert {n: order.count(n) for n in repeats} == repeats
+    # In every prefix, two names that both still have repetitions left are at
+    # most one repetition apart: no name runs twice before another runs once.
+    seen = dict.fromkeys(repeats, 0)
+    for name in order:
+        seen[name] += 1
+        active = [seen[n] for n in repeats if seen[n] < repeats[n] or n == name]
+        assert max(active) - min(active) <= 1
+
+
+def test_interleaved_order_rejects_zero_repeats():
+    with pytest.raises(ValueError, match="repeats\\['A'\\]"):
+        interleaved_order({"A": 0})
+
+
+def test_interleaved_order_rejects_float_repeats():
+    with pytest.raises(TypeError, match="repeats\\['A'\\]"):
+        interleaved_order({"A": 2.0})
+
+
+def test_interleaved_times_warms_up_then_interleaves():
+    log: list[str] = []
+    fns = {"A": lambda: log.append("A"), "B": lambda: log.append("B")}
+    times = interleaved_times(fns, {"A": 3, "B": 2}, warmup=1, number={"A": 2, "B": 1})
+    # warm-up A, B; then rounds: A twice (number=2), B once.
+    assert log == ["A", "B", "A", "A", "B", "A", "A", "B", "A", "A"]
+    assert [len(times["A"]), len(times["B"])] == [3, 2]
+    assert all(t >= 0 for t in times["A"] + times["B"])
+
+
+def test_interleaved_times_needs_repeats_for_every_name():
+    with pytest.raises(ValueError, match="repeats has no entry"):
+        interleaved_times({"A": lambda: None}, {})
+
+
+def test_calls_per_repetition_rejects_negative_time():
+    with pytest.raises(ValueError, match="min_time"):
+        calls_per_repetition(lambda: None, -1.0)
+
+
+def test_calls_per_repetition_fast_function_is_repeated():
+    assert calls_per_repetition(lambda: None, 0.01) > 1
+    assert calls_per_repetition(lambda: None, 0.0) == 1
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=20))
+@settings(max_examples=50, deadline=None)
+def test_median_matches_statistics(values):
+    assert median(values) == pytest.approx(statistics.median(values), rel=1e-12, abs=1e-9)
+
+
+def test_median_of_nothing_raises():
+    with pytest.raises(ValueError, match="empty"):
+        median([])
+
+
+@given(st.floats(0.5, 2.5), st.floats(1e-6, 1e3))
+@settings(max_examples=30, deadline=None)
+def test_loglog_slope_recovers_exponent(a, c):
+    n = np.array([200, 1000, 5000, 20000], dtype=float)
+    assert loglog_slope(n, c * n**a) == pytest.approx(a, abs=1e-9)
+
+
+def test_loglog_slope_with_noise_is_close():
+    rng = np.random.default_rng(0)
+    n = np.geomspace(100, 1e5, 12)
+    t = 3e-7 * n**2 * np.exp(rng.normal(0, 0.05, n.size))
+    assert abs(loglog_slope(n, t) - 2) < 0.05
+
+
+def test_loglog_slope_rejects_nonpositive():
+    with pytest.raises(ValueError, match="> 0"):
+        loglog_slope([1, 2], [1, 0])
+
+
+def test_loglog_slope_rejects_single_n():
+    with pytest.raises(ValueError, match="two different"):
+        loglog_slope([5, 5], [1, 2])
+
+
+# --- cases ------------------------------------------------------------------
+
+shapes = st.builds(
+    lambda n, c, h, w, fn, fh, fw, s, p: ConvShape(n, c, max(h, fh), max(w, fw), fn, fh, fw, s, p),
+    st.integers(1, 2), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9),
+    st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2))
+
+
+@given(shapes)
+@settings(max_examples=25, deadline=None)
+def test_shape_sizes_match_torch_and_im2col(shape):
+    arrays = conv_inputs(shape, "float64")
+    out = torch.nn.functional.conv2d(*(torch.from_numpy(arrays[k]) for k in ("x", "W", "b")),
+                                     stride=shape.stride, padding=shape.pad)
+    assert out.shape[2:] == shape.out_hw
+    assert out.numel() * 8 == shape.out_bytes("float64")
+    col = im2col(arrays["x"], shape.FH, shape.FW, shape.stride, shape.pad)
+    assert col.nbytes == shape.col_bytes("float64")
+    assert shape.flops("forward") == 2 * col.shape[0] * col.shape[1] * shape.FN
+    assert shape.flops("backward") == 2 * shape.flops("forward")
+
+
+def test_issue_shapes():
+    s2, s3, s4 = CONV_SHAPES["S2"], CONV_SHAPES["S3"], CONV_SHAPES["S4"]
+    assert (s2.out_hw, s3.out_hw, s4.out_hw) == ((32, 32), (16, 16), (112, 112))
+    assert s3.FN == 128 and s3.stride == 2 and s4.FH == 7
+
+
+def test_shape_rejects_kernel_larger_than_padded_input():
+    with pytest.raises(ValueError, match="no window fits"):
+        ConvShape(1, 1, 3, 3, 1, 5, 5)
+
+
+def test_shape_rejects_bad_pass():
+    with pytest.raises(ValueError, match="pass_"):
+        CONV_SHAPES["S1"].flops("sideways")
+
+
+# --- checks -----------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@given(shape=shapes)
+@settings(max_examples=10, deadline=None)
+def test_every_implementation_agrees_with_torch(dtype, shape):
+    arrays = conv_inputs(shape, dtype)
+    names = [n for n, i in CONV_IMPLS.items() if dtype in i.dtypes]
+    runners = {n: CONV_IMPLS[n].factory(**arrays, stride=shape.stride, pad=shape.pad) for n in names}
+    checks = check_case("hyp", runners, dtype)
+    assert checks and all(c["ok"] for c in checks)
+    assert {c["what"].split()[1] for c in checks} == set(names) - {REFERENCE}
+
+
+def test_check_close_rejects_a_small_error():
+    ref = np.linspace(-1, 1, 50)
+    got = ref.copy()
+    got[7] += 1e-6
+    with pytest.raises(BenchMismatchError, match="case"):
+        check_close("case", got, ref, np.float64)
+
+
+def test_check_close_rejects_a_promoted_dtype():
+    ref = np.ones(3, dtype=np.float32)
+    with pytest.raises(BenchMismatchError, match="dtype float64"):
+        check_close("case", ref.astype(np.float64), ref, np.float32)
+
+
+def test_check_close_rejects_a_wrong_shape():
+    with pytest.raises(BenchMismatchError, match="shape"):
+        check_close("case", np.ones(3), np.ones(4), np.float64)
+
+
+def test_check_close_accepts_float32_rounding():
+    ref = np.random.default_rng(1).standard_normal(1000)
+    got = ref.astype(np.float32)
+    assert check_close("case", got, torch.from_numpy(ref.astype(np.float32)), np.float32)["ok"]
+
+
+class _WrongRunner(conv_impls.TorchConvRunner):
+    def forward(self):
+        return super().forward() * 1.001
+
+
+def test_a_wrong_implementation_aborts_before_it_is_timed(monkeypatch):
+    table = dict(CONV_IMPLS)
+    table["wrong"] = conv_impls.ConvImpl(
+        lambda x, W, b, dout, stride, pad: _WrongRunner(x, W, b, dout, stride, pad), "wrong",
+        numpy_memory=False)
+    monkeypatch.setattr(conv_suite, "CONV_IMPLS", table)
+    timed: list[str] = []
+    with pytest.raises(BenchMismatchError, match="wrong out"):
+        run(tiny_config(suites=("conv",)), progress=False, tick=timed.append)
+    assert timed and all(name.startswith("gemm:") for name in timed)  # only the GEMMs ran
+
+
+# --- memory, threads, machine -------------------------------------------------
+
+def test_peak_extra_bytes_sees_a_temporary():
+    def f():
+        tmp = np.ones(1_000_000)  # 8 MB, freed before returning
+        return float(tmp.sum())
+    extra = peak_extra_bytes(f)
+    assert 8_000_000 <= extra < 8_100_000
+
+
+def test_peak_extra_bytes_counts_the_result():
+    assert 800_000 <= peak_extra_bytes(lambda: np.zeros(100_000)) < 900_000
+
+
+def test_limited_threads_sets_every_pool_and_restores():
+    before = torch.get_num_threads()
+    with limited_threads(1):
+        assert torch.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    assert torch.get_num_threads() == before
+
+
+def test_cpu_model_reads_cpuinfo(tmp_path):
+    f = tmp_path / "cpuinfo"
+    f.write_text("processor\t: 0\nmodel name\t: Example CPU @ 2.0GHz\nflags\t: x\n")
+    assert cpu_model(f) == "Example CPU @ 2.0GHz"
+
+
+# --- config and results --------------------------------------------------------
+
+def test_config_rejects_unknown_suite():
+    with pytest.raises(ValueError, match="suites"):
+        BenchConfig(suites=("gpu",))
+
+
+def test_config_rejects_unknown_shape():
+    with pytest.raises(ValueError, match="S9"):
+        BenchConfig(shapes=("S9",))
+
+
+def test_config_rejects_zero_repeats():
+    with pytest.raises(ValueError, match="repeats"):
+        BenchConfig(repeats=0)
+
+
+def test_attention_batch_fits_the_budget():
+    cfg = BenchConfig()
+    for n in (200, 1000, 5000, 20000):
+        b = cfg.attention_batch(n)
+        assert b == 1 or b * n * n * 4 <= cfg.attention_score_mib * 2**20
+        assert 1 <= b <= cfg.attention_max_batch
+
+
+def test_tiny_results_follow_the_schema(tiny_results):
+    results, _ = tiny_results
+    validate_results(results)
+    assert json.loads(json.dumps(results)) == results  # JSON-ready, nothing lost
+
+
+def test_tiny_run_records_every_repetition(tiny_results):
+    results, calls = tiny_results
+    assert len(calls) == planned_repetitions(tiny_config())
+    for t in results["conv"]["timings"]:
+        want = results["config"]["naive_repeats" if t["impl"] == "naive" else "repeats"]
+        assert len(t["times_s"]) == want
+        assert t["median_s"] == median(t["times_s"])
+
+
+def test_tiny_run_measures_under_one_thread(tiny_results):
+    results, _ = tiny_results
+    assert results["machine"]["torch_num_threads"] == 1
+    assert all(p["num_threads"] == 1 for p in results["machine"]["threadpools"])
+
+
+def test_schema_names_a_missing_key(tiny_results):
+    results = json.loads(json.dumps(tiny_results[0]))
+    del results["conv"]["timings"][0]["times_s"]
+    with pytest.raises(SchemaError, match=r"timings'\]\[0\]: missing key 'times_s'"):
+        validate_results(results)
+
+
+def test_schema_names_a_wrong_type(tiny_results):
+    results = json.loads(json.dumps(tiny_results[0]))
+    results["machine"]["logical_cores"] = "two"
+    with pytest.raises(SchemaError, match="logical_cores"):
+        validate_results(results)
+
+
+def test_fwd_bwd_ratio_sums_passes():
+    rows = [{"impl": i, "shape": "S2", "dtype": "float32", "pass": p, "median_s": t}
+            for i, p, t in [("a", "forward", 1.0), ("a", "backward", 3.0),
+                            ("torch", "forward", 1.0), ("torch", "backward", 1.0)]]
+    assert fwd_bwd_ratio({"conv": {"timings": rows}}, "a", "torch", "S2", "float32") == 2.0
+
+
+def test_targets_cover_the_issue(tiny_results):
+    ts = targets(tiny_results[0])
+    assert len(ts) == 8
+    # The tiny run has no S2 to S4, so the shape targets are not judged.
+    assert ts[0].met is None and ts[1].met is None
+
+
+# --- command line -----------------------------------------------------------
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "strided_conv.bench", *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def test_cli_help():
+    p = _cli("--help")
+    assert p.returncode == 0 and "--tiny" in p.stdout and "--threads" in p.stdout
+
+
+def test_cli_rejects_unknown_shape():
+    p = _cli("--shapes", "S9", "--quiet")
+    assert p.returncode == 2 and "S9" in p.stderr
+
+
+def test_cli_tiny_smoke(tmp_path):
+    out = tmp_path / "r.json"
+    p = _cli("--tiny", "--quiet", "--out", str(out), "--note", "smoke")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""  # --quiet: no progress bar
+    results = json.loads(out.read_text())
+    validate_results(results)
+    assert results["note"] == "smoke" and "--tiny" in results["command"]
