@@ -5,6 +5,8 @@ Modules, in the order of the book's chapters:
 - :mod:`strided_conv.output_size` -- output-size arithmetic (chapter 1)
 - :mod:`strided_conv.im2col`, :mod:`strided_conv.layers`, :mod:`strided_conv.gradcheck` --
   im2col/col2im and the NumPy ``Convolution`` layer, forward and backward (chapter 2)
+- :mod:`strided_conv.downconv`, :mod:`strided_conv.attention` -- PAUP's ``DownConv``
+  with sizes that add up, and attention over its segments (chapter 3)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
 from .output_size import (
@@ -31,6 +33,17 @@ from .im2col import (
 )
 from .layers import Convolution, SeedStyleConvolution, conv2d_naive
 from .gradcheck import numerical_gradient, relative_error
+from .downconv import (
+    TAIL_POLICIES,
+    DownConv,
+    DownConvSizes,
+    downconv_sizes,
+    feasible_segments,
+    input_dependence,
+    package_outcome,
+    second_conv_sizes,
+)
+from .attention import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
 
 __version__ = "0.1.0"
 
@@ -59,4 +72,17 @@ __all__ = [
     "conv2d_naive",
     "numerical_gradient",
     "relative_error",
+    # chapter 3
+    "DownConv",
+    "DownConvSizes",
+    "TAIL_POLICIES",
+    "downconv_sizes",
+    "second_conv_sizes",
+    "feasible_segments",
+    "package_outcome",
+    "input_dependence",
+    "SegmentAttention",
+    "FullSelfAttention",
+    "time_attention",
+    "loglog_slope",
 ]

@@ -1,0 +1,171 @@
+r"""Attention over DownConv segments, and plain softmax self-attention (chapter 3).
+
+Full self-attention over ``n`` items (Vaswani et al., 2017) scores every
+query against every key:
+
+.. math:: \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d}}\right) V,
+          \qquad Q, K, V \in \mathbb{R}^{n \times d},
+
+an ``n x n`` map, :math:`O(n^2 d)` time. Segment attention keeps the ``n``
+queries but takes keys and values from the ``m`` segments of a
+:class:`~strided_conv.DownConv`, so the map is ``n x m`` and the cost
+:math:`O(n m d)` plus the convolutions' :math:`O(n d^2 / \text{channel\_reduction})`:
+linear in ``n`` for fixed ``m``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ._validation import check_int
+from .downconv import DownConv
+
+__all__ = ["SegmentAttention", "FullSelfAttention", "time_attention", "loglog_slope"]
+
+_SOFTMAX_DIMS = {"segments": -1, "queries": -2}
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d))`` along ``dim``: (B, n, d), (B, m, d) -> (B, n, m)."""
+    return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=dim)
+
+
+class SegmentAttention(nn.Module):
+    """Single-head attention of ``n`` item queries over ``m`` DownConv segments.
+
+    ``S = downconv(x)`` compresses the items to ``(batch, m, H)``; then
+    ``Q = query(x)``, ``K = key(S)``, ``V = value(S)`` (three ``nn.Linear(H, H)``)
+    and the output is ``softmax(Q K^T / sqrt(H)) V``.
+
+    Parameters
+    ----------
+    seq_len, hidden_size, m_segments, k1, channel_reduction, tail
+        Passed to :class:`~strided_conv.DownConv` (same defaults).
+    softmax_over : {"segments", "queries"}, default "segments"
+        ``"segments"`` normalises each query's ``m`` weights (softmax over the
+        last axis), the usual attention. ``"queries"`` normalises each
+        segment's ``n`` weights (softmax over axis -2), which is what PAUP's
+        public code does; then a query's weights need not sum to 1.
+
+    Shapes
+    ------
+    ``(batch, seq_len, hidden_size)`` -> ``(batch, seq_len, hidden_size)``;
+    :meth:`attention_map` gives ``(batch, seq_len, m_segments)``.
+    """
+
+    def __init__(self, seq_len: int = 200, hidden_size: int = 64, m_segments: int = 4,
+                 k1: int = 10, channel_reduction: int = 16, tail: str = "pad",
+                 softmax_over: str = "segments") -> None:
+        super().__init__()
+        if softmax_over not in _SOFTMAX_DIMS:
+            raise ValueError(f"softmax_over must be one of {tuple(_SOFTMAX_DIMS)}, got {softmax_over!r}")
+        self.softmax_over = softmax_over
+        self.downconv = DownConv(seq_len, hidden_size, m_segments, k1, channel_reduction, tail)
+        self.query = nn.Linear(hidden_size, hidden_size)
+        self.key = nn.Linear(hidden_size, hidden_size)
+        self.value = nn.Linear(hidden_size, hidden_size)
+
+    def extra_repr(self) -> str:
+        return f"softmax_over={self.softmax_over!r}"
+
+    def _map_and_segments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self.downconv.check_input(x)
+        segments = self.downconv(x)
+        weights = _attend(self.query(x), self.key(segments), _SOFTMAX_DIMS[self.softmax_over])
+        return weights, segments
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``(batch, n, m)`` attention weights."""
+        return self._map_and_segments(x)[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights, segments = self._map_and_segments(x)
+        return weights @ self.value(segments)
+
+
+class FullSelfAttention(nn.Module):
+    """Single-head softmax self-attention over all ``n`` items, for comparison.
+
+    ``softmax(Q K^T / sqrt(H)) V`` with ``Q, K, V`` three ``nn.Linear(H, H)``
+    of the input; an ``n x n`` map.
+
+    Shapes
+    ------
+    ``(batch, n, hidden_size)`` -> ``(batch, n, hidden_size)``, any ``n``.
+    """
+
+    def __init__(self, hidden_size: int = 64) -> None:
+        super().__init__()
+        self.hidden_size = check_int("hidden_size", hidden_size, 1)
+        self.query = nn.Linear(hidden_size, hidden_size)
+        self.key = nn.Linear(hidden_size, hidden_size)
+        self.value = nn.Linear(hidden_size, hidden_size)
+
+    def _check(self, x: torch.Tensor) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 3 or x.shape[-1] != self.hidden_size:
+            raise ValueError(
+                f"x must have shape (batch, n, hidden_size={self.hidden_size}), got {tuple(x.shape)}"
+            )
+
+    def attention_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The ``(batch, n, n)`` attention weights."""
+        self._check(x)
+        return _attend(self.query(x), self.key(x), -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.attention_map(x) @ self.value(x)
+
+
+def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int = 64,
+                   batch: int = 1, repeats: int = 3, m_segments: int = 4, k1: int = 10,
+                   seed: int = 0) -> dict[str, list[float]]:
+    """Best-of-``repeats`` forward time (seconds) of full vs segment attention.
+
+    Runs on the CPU, one thread (restored afterwards), ``torch.no_grad``,
+    float32, with ``seq_len = n`` for the segment model. Wall-clock timings:
+    they depend on the machine.
+
+    Returns
+    -------
+    dict
+        ``{"n": [...], "full": [...], "segment": [...]}``.
+    """
+    ns = [check_int("n", n, 1) for n in n_values]
+    repeats = check_int("repeats", repeats, 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    result: dict[str, list[float]] = {"n": ns, "full": [], "segment": []}
+    try:
+        torch.manual_seed(seed)
+        for n in ns:
+            x = torch.randn(batch, n, hidden_size)
+            models = {"full": FullSelfAttention(hidden_size),
+                      "segment": SegmentAttention(n, hidden_size, m_segments, k1)}
+            for name, model in models.items():
+                result[name].append(_best_time(model, x, repeats))
+    finally:
+        torch.set_num_threads(threads)
+    return result
+
+
+def _best_time(model: nn.Module, x: torch.Tensor, repeats: int) -> float:
+    with torch.no_grad():
+        model(x)  # warm-up: first calls allocate and pick kernels
+        best = math.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def loglog_slope(n: Iterable[float], t: Iterable[float]) -> float:
+    """Least-squares slope of ``log t`` against ``log n``: the exponent in ``t ~ n^slope``."""
+    return float(np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(t, float)), 1)[0])
