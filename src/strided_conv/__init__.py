@@ -37,6 +37,7 @@ from .downconv import (
     TAIL_POLICIES,
     DownConv,
     DownConvSizes,
+    NumPyDownConv,
     downconv_sizes,
     feasible_segments,
     input_dependence,
@@ -75,6 +76,7 @@ __all__ = [
     # chapter 3
     "DownConv",
     "DownConvSizes",
+    "NumPyDownConv",
     "TAIL_POLICIES",
     "downconv_sizes",
     "second_conv_sizes",

@@ -43,6 +43,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._validation import check_int
+from .layers import Convolution
 from .output_size import conv_output_size
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "feasible_segments",
     "package_outcome",
     "input_dependence",
+    "NumPyDownConv",
 ]
 
 #: Accepted values of ``tail``: what to do with the last ``seq_len mod k1`` items.
@@ -338,3 +340,43 @@ def input_dependence(module: nn.Module, seq_len: int, hidden_size: int) -> np.nd
         x = torch.eye(seq_len, dtype=torch.float64)[:, :, None].expand(-1, -1, hidden_size)
         y = probe(x.contiguous())
     return (y[:, :, 0] != 0).T.numpy()
+
+
+class NumPyDownConv:
+    """A :class:`DownConv`'s two layers rebuilt with chapter 2's NumPy :class:`~strided_conv.Convolution`.
+
+    A 1-D convolution is a 2-D one of height 1: the input ``(B, L, H)`` becomes
+    ``(B, H, 1, L)``, a ``Conv1d`` weight ``(out, in, k)`` becomes
+    ``(out, in, 1, k)``, stride ``(1, k)`` and padding ``(0, p)``. Weights are
+    copied from ``module`` as float64, so the two can be compared to 1e-10.
+
+    Methods follow the seed's layer API: :meth:`forward` then :meth:`backward`.
+    """
+
+    def __init__(self, module: DownConv) -> None:
+        def layer(conv: nn.Conv1d, pad: int) -> Convolution:
+            w = conv.weight.detach().double().numpy()[:, :, None, :].copy()
+            b = conv.bias.detach().double().numpy().copy()
+            return Convolution(w, b, stride=(1, conv.stride[0]), pad=(0, pad))
+
+        self.module = module
+        self.conv1 = layer(module.conv1a, 0)
+        self.conv2 = layer(module.conv2a, module.padding)
+        self._active: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``(B, seq_len, H)`` float64 -> ``(B, m_segments, H)``."""
+        x = np.ascontiguousarray(x.transpose(0, 2, 1))[:, :, None, :]
+        x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, self.module.tail_padding)))
+        h = self.conv1.forward(x)
+        self._active = h > 0
+        y = self.conv2.forward(np.where(self._active, h, 0.0))
+        return y[:, :, 0, :].transpose(0, 2, 1)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Gradient of the loss w.r.t. the input, ``(B, seq_len, H)``, from ``dout`` ``(B, m, H)``."""
+        if self._active is None:
+            raise ValueError("backward() called before forward()")
+        dh = self.conv2.backward(np.ascontiguousarray(dout.transpose(0, 2, 1))[:, :, None, :])
+        dx = self.conv1.backward(np.where(self._active, dh, 0.0))
+        return dx[:, :, 0, : self.module.seq_len].transpose(0, 2, 1)

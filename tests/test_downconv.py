@@ -1,0 +1,227 @@
+"""DownConv against independent oracles: the original module, brute-force window
+checks, PyTorch autograd and chapter 2's NumPy layer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strided_conv import (
+    TAIL_POLICIES,
+    DownConv,
+    NumPyDownConv,
+    conv_output_size,
+    downconv_sizes,
+    feasible_segments,
+    input_dependence,
+    package_outcome,
+    second_conv_sizes,
+)
+from strided_conv.original.downconv import DownConv as OriginalDownConv
+
+
+# ---------------------------------------------------------------- defaults = original
+def test_defaults_have_the_original_layers_and_3908_parameters():
+    ours, orig = DownConv(), OriginalDownConv()
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == \
+           [(n, p.shape) for n, p in orig.named_parameters()]
+    assert sum(p.numel() for p in ours.parameters()) == 3908
+    assert (ours.mid_length, ours.k2, ours.padding, ours.tail_padding) == (20, 5, 0, 0)
+    assert ours.relu1a.inplace and orig.relu1a.inplace
+    assert (ours.m, ours.k1, ours.channel_reduction) == (orig.m, orig.k1, orig.channel_reduction)
+
+
+def test_defaults_give_the_original_output_with_its_weights():
+    torch.manual_seed(0)
+    orig = OriginalDownConv()
+    ours = DownConv()
+    ours.load_state_dict(orig.state_dict())
+    x = torch.randn(3, 200, 64)
+    expected = orig(x.clone())
+    assert expected.shape == (3, 4, 64)
+    torch.testing.assert_close(ours(x), expected, rtol=0, atol=0)
+
+
+def test_extra_repr_shows_the_derived_sizes():
+    text = repr(DownConv())
+    for part in ("mid_length=20", "k2=5", "padding=0", "tail='pad'", "m_segments=4"):
+        assert part in text
+
+
+# ---------------------------------------------------------------- the map of all (m, k1)
+def _brute_force_feasible(mid: int, m: int) -> bool:
+    """Try every kernel k2 (= stride) and symmetric padding p, checking windows one by one."""
+    k2 = np.arange(1, mid + 1)[:, None]
+    p = np.arange(0, mid + 1)[None, :]
+    padded = mid + 2 * p
+    fits = k2 <= padded
+    count = np.where(fits, (padded - k2) // k2 + 1, 0)  # direct window count: starts 0, k2, ...
+    ok = fits & (count == m)
+    for j in range(m):  # window j covers padded [j*k2, j*k2 + k2); real input is [p, p + mid)
+        ok &= (j * k2 < p + mid) & (j * k2 + k2 > p)
+    ok &= m * k2 >= p + mid  # the last real position is read
+    return bool(ok.any())
+
+
+@pytest.mark.parametrize("tail", TAIL_POLICIES)
+def test_every_pair_at_200_gives_m_segments_or_raises(tail):
+    cache: dict[tuple[int, int], bool] = {}
+    for k1 in range(1, 201):
+        for m in range(1, 51):
+            try:
+                s = downconv_sizes(200, m, k1, tail)
+            except ValueError:
+                if tail == "error" and 200 % k1:
+                    continue
+                mid = -(-200 // k1) if tail == "pad" else 200 // k1
+                key = (mid, m)
+                cache.setdefault(key, _brute_force_feasible(*key))
+                assert not cache[key], (m, k1, tail)
+                continue
+            assert conv_output_size(s.mid_length, s.k2, s.k2, s.padding) == m
+            key = (s.mid_length, m)
+            cache.setdefault(key, _brute_force_feasible(*key))
+            assert cache[key]
+            spans = s.segment_spans()
+            assert all(a < b for a, b in spans), (m, k1, tail)  # no pure-padding segment
+            assert spans[0][0] == 0 and all(x[1] == y[0] for x, y in zip(spans, spans[1:]))
+            assert spans[-1][1] == (200 - s.tail_items if tail == "drop" else 200)
+
+
+def test_feasibility_rule_matches_brute_force_for_small_lengths():
+    for mid in range(1, 41):
+        for m in range(1, 46):
+            assert (second_conv_sizes(mid, m) is not None) == _brute_force_feasible(mid, m), (mid, m)
+
+
+def test_real_modules_on_a_sample_of_pairs_match_the_arithmetic():
+    rng = np.random.default_rng(0)
+    for m, k1 in zip(rng.integers(1, 51, 120), rng.integers(1, 201, 120)):
+        m, k1 = int(m), int(k1)
+        outcome = package_outcome(200, m, k1)
+        if outcome == "refused":
+            with pytest.raises(ValueError):
+                DownConv(200, 16, m, k1)
+            continue
+        module = DownConv(200, 16, m, k1)
+        assert module(torch.zeros(1, 200, 16)).shape == (1, m, 16)
+        depends = input_dependence(module, 200, 16)
+        assert depends.shape == (m, 200)
+        assert depends.any(axis=1).all() and depends.any(axis=0).all()
+        assert (outcome == "padded tail") == bool(200 % k1)
+
+
+def test_refusal_message_lists_the_feasible_range():
+    assert feasible_segments(20) == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 20]
+    with pytest.raises(ValueError, match=r"m_segments=12 .* L1=20 .*\{1-8, 10-11, 20\}"):
+        DownConv(m_segments=12)
+
+
+# ---------------------------------------------------------------- tail policy
+def test_tail_pad_reads_the_most_recent_items():
+    torch.manual_seed(0)
+    module = DownConv(200, 16, 3, 30, tail="pad").double()
+    with torch.no_grad():  # positive weights: the ReLU never clips
+        for p in module.parameters():
+            p.copy_(p.abs() + 0.1)
+    assert (module.mid_length, module.tail_padding) == (7, 10)
+    x = torch.rand(1, 200, 16, dtype=torch.float64, requires_grad=True)
+    module(x).sum().backward()
+    assert x.grad[0, 180:].abs().sum() > 0
+    assert module.segment_spans()[-1][1] == 200
+
+
+def test_tail_error_refuses_a_k1_that_does_not_divide_seq_len():
+    with pytest.raises(ValueError, match=r"k1=30 does not divide seq_len=200.*20 items"):
+        DownConv(200, 16, 3, 30, tail="error")
+
+
+def test_tail_drop_ignores_exactly_the_tail_when_asked():
+    module = DownConv(200, 16, 3, 30, tail="drop")
+    depends = input_dependence(module, 200, 16)
+    assert not depends[:, 180:].any() and depends[:, :180].any(axis=0).all()
+
+
+def test_all_tail_policies_agree_when_k1_divides_seq_len():
+    sizes = {t: downconv_sizes(200, 4, 10, t) for t in TAIL_POLICIES}
+    assert len({(s.mid_length, s.k2, s.padding, s.tail_padding) for s in sizes.values()}) == 1
+
+
+# ---------------------------------------------------------------- spans vs autograd
+feasible_configs = st.tuples(
+    st.integers(1, 60), st.integers(1, 12), st.integers(1, 20), st.sampled_from(TAIL_POLICIES)
+).filter(lambda c: c[2] <= c[0] and package_outcome(c[0], c[1], c[2], c[3]) != "refused")
+
+
+@settings(max_examples=40, deadline=None)
+@given(feasible_configs)
+def test_segment_spans_match_autograd(c):
+    seq_len, m, k1, tail = c
+    torch.manual_seed(0)
+    module = DownConv(seq_len, 4, m, k1, channel_reduction=2, tail=tail).double()
+    with torch.no_grad():  # positive weights and input: the ReLU never clips
+        for p in module.parameters():
+            p.copy_(p.abs() + 0.1)
+    x = torch.rand(1, seq_len, 4, dtype=torch.float64) + 0.1
+    for j, (start, stop) in enumerate(module.segment_spans()):
+        xj = x.clone().requires_grad_(True)
+        module(xj)[0, j].sum().backward()
+        nonzero = (xj.grad[0].abs().sum(axis=1) > 0).numpy()
+        expected = np.zeros(seq_len, bool)
+        expected[start:stop] = True
+        np.testing.assert_array_equal(nonzero, expected)
+
+
+# ---------------------------------------------------------------- chapter 2 cross-check
+@pytest.mark.parametrize("args", [{}, {"m_segments": 3, "k1": 30}, {"m_segments": 7, "k1": 8},
+                                  {"m_segments": 3, "k1": 30, "tail": "drop"}])
+def test_numpy_layers_match_pytorch_forward_and_input_gradient(args):
+    torch.manual_seed(1)
+    module = DownConv(**args).double()
+    x = torch.randn(2, 200, 64, dtype=torch.float64, requires_grad=True)
+    y = module(x)
+    dout = torch.randn_like(y)
+    y.backward(dout)
+    numpy_layers = NumPyDownConv(module)
+    y_np = numpy_layers.forward(x.detach().numpy())
+    dx_np = numpy_layers.backward(dout.numpy())
+    rel = lambda a, b: np.abs(a - b).max() / np.abs(b).max()  # noqa: E731
+    assert rel(y_np, y.detach().numpy()) <= 1e-10
+    assert rel(dx_np, x.grad.numpy()) <= 1e-10
+
+
+def test_numpy_backward_before_forward_raises():
+    with pytest.raises(ValueError, match="before forward"):
+        NumPyDownConv(DownConv()).backward(np.zeros((1, 4, 64)))
+
+
+# ---------------------------------------------------------------- bad arguments
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    ({"seq_len": 0}, ValueError, r"seq_len must be >= 1, got 0"),
+    ({"seq_len": 200.0}, TypeError, r"seq_len must be an int"),
+    ({"hidden_size": 0}, ValueError, r"hidden_size must be >= 1"),
+    ({"m_segments": 0}, ValueError, r"m_segments must be >= 1"),
+    ({"m_segments": True}, TypeError, r"m_segments must be an int"),
+    ({"k1": 0}, ValueError, r"k1 must be >= 1"),
+    ({"k1": 201}, ValueError, r"k1=201 must be <= seq_len=200"),
+    ({"channel_reduction": 0}, ValueError, r"channel_reduction must be >= 1"),
+    ({"channel_reduction": 65}, ValueError, r"hidden_size // channel_reduction must be >= 1"),
+    ({"tail": "truncate"}, ValueError, r"tail must be one of"),
+    ({"m_segments": 21}, ValueError, r"m_segments=21 is not feasible"),
+])
+def test_bad_constructor_argument(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        DownConv(**kwargs)
+
+
+@pytest.mark.parametrize("x, error, pattern", [
+    (torch.zeros(2, 199, 64), ValueError, r"seq_len=200.*got \(2, 199, 64\)"),
+    (torch.zeros(2, 200, 32), ValueError, r"hidden_size=64.*got \(2, 200, 32\)"),
+    (torch.zeros(200, 64), ValueError, r"got \(200, 64\)"),
+    (np.zeros((2, 200, 64)), TypeError, r"must be a torch.Tensor, got ndarray"),
+])
+def test_bad_forward_input(x, error, pattern):
+    with pytest.raises(error, match=pattern):
+        DownConv()(x)
