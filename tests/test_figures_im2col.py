@@ -19,6 +19,7 @@ def test_im2col_rows_stride_1_has_one_row_per_window():
     for ax_in, ax_col in zip(axes[::2], axes[1::2]):
         assert _roles(ax_in).count("window") == 9 and "tail" not in _roles(ax_in)
         assert len(ax_col.patches) == 9
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["input", "copied into this row"]
     # window 3 (bottom-right) copies cells 5, 6, 7, 9, ..., 15 in this order.
     assert [t.get_text() for t in axes[7].texts] == ["5", "6", "7", "9", "10", "11", "13", "14", "15"]
 
@@ -30,6 +31,7 @@ def test_im2col_rows_stride_2_marks_the_unread_tail():
     assert _roles(ax_in).count("tail") == 7  # last row and last column of a 4x4
     assert [t.get_text() for t in fig.axes[1].texts] == ["0", "1", "2", "4", "5", "6", "8", "9", "10"]
     assert "stride 2" in fig.get_suptitle()
+    assert "never read" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
 def test_coverage_counts_and_tail():

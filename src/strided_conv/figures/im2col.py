@@ -72,9 +72,11 @@ def plot_im2col_rows(size: int = 4, kernel: int = 3, stride: int = 1) -> Figure:
         ax_in.set_title(f"input, window {r}", fontsize=8)
         ax_col.set_title(f"col[{r}]", fontsize=8)
     fig.suptitle(f"im2col: {size}x{size} input, {kernel}x{kernel} kernel, stride {stride}", fontsize=10)
-    handles = [Patch(facecolor=COLORS[r], edgecolor=COLORS["edge"], label=lab) for r, lab in
-               (("input", "input"), ("window", "copied into this row"), ("tail", "never read"))]
-    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=8)
+    roles = [("input", "input"), ("window", "copied into this row")]
+    if not read.all():
+        roles.append(("tail", "never read"))
+    handles = [Patch(facecolor=COLORS[r], edgecolor=COLORS["edge"], label=lab) for r, lab in roles]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=8)
     fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.55 / fig.get_figheight(),
                         bottom=0.4 / fig.get_figheight(), hspace=0.35, wspace=0.08)
     return fig

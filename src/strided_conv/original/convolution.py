@@ -11,9 +11,10 @@ Defects the chapter demonstrates, and where the package avoids them:
 
 1. ``Convolution.forward`` computes ``out_h = 1 + int((H + 2*pad - FH) / stride)``.
    ``int()`` truncates toward zero, so when the kernel does not fit
-   (numerator in ``(-stride, 0)``) it claims one output row, while ``im2col``
-   (which floors with ``//``) produces none, and the final ``reshape`` fails
-   with an unrelated-looking error. The package takes every size from
+   (numerator in ``(-stride, 0)``) it claims one output row. ``im2col``
+   floors with ``//``, finds none, and fails on ``reshape(0, -1)`` before
+   ``forward`` gets to use its wrong size: the user sees "cannot reshape array
+   of size 0", which names neither the kernel nor the input. The package takes every size from
    :func:`strided_conv.conv_output_size` (floor) and raises a ``ValueError``
    naming the kernel and the padded input.
 2. ``conv_output_size`` returns a float: ``conv_output_size(28, 5, 2, 0)`` is
