@@ -114,7 +114,9 @@ def plot_windows_1d(
     n = i + 2 * p
     outs = [conv_output_size(i, k, s, p, d) for s in strides]
     rows = max(outs) + 2
-    fig = Figure(figsize=(0.34 * (n + 3) * len(strides) + 0.6, 0.34 * rows + 1.1))
+    # Sized to fit the book's text column (about 8 inches at 100 dpi) without scaling.
+    cell = min(0.24, 7.4 / ((n + 3) * len(strides)))
+    fig = Figure(figsize=(cell * (n + 3) * len(strides) + 0.6, cell * rows + 1.2))
     axes = fig.subplots(1, len(strides), squeeze=False)[0]
     any_tail_pad = False
     for ax, s, o in zip(axes, strides, outs):
@@ -138,7 +140,9 @@ def plot_windows_1d(
     fig.suptitle(f"i = {i}, k = {k}, p = {p}, d = {d}: windows start every s cells",
                  fontsize=10)
     _legend(fig, any_tail_pad)
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.12, wspace=0.08)
+    height = fig.get_figheight()  # margins in inches: suptitle above, legend below
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.6 / height, bottom=0.35 / height,
+                        wspace=0.08)
     return fig
 
 
@@ -232,7 +236,7 @@ def plot_windows_2d(
         widths.append(ow * (shape[1] + 2 * pad[1] + _GAP) + 2 * ow + 1.5)
     heights = [conv_output_size(shape[0], kernel[0], st[0], pd[0])
                * (shape[0] + 2 * pd[0] + _GAP) for st, pd in checked]
-    scale = 0.16
+    scale = min(0.16, 7.2 / sum(widths))  # fit the book's ~8-inch text column
     fig = Figure(figsize=(scale * sum(widths) + 0.3 * len(cases) + 0.4,
                           scale * max(heights) + 1.3))
     axes = fig.subplots(1, len(cases), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
