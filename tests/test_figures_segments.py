@@ -31,9 +31,13 @@ def test_outcome_grid_rejects_an_unknown_source():
 
 def test_outcome_maps_draw_one_image_per_panel():
     fig = plot_outcome_maps((200, 50), m_max=10, k1_max=30)
-    images = [im for ax in fig.axes for im in ax.images]
-    assert len(images) == 4
-    assert images[0].get_array().shape == (10, 30)
+    meshes = [c for ax in fig.axes for c in ax.collections if c.get_gid()]
+    assert len(meshes) == 4
+    assert meshes[0].get_array().shape == (10, 30)
+    # the package panel at seq_len 50 colours exactly the cells package_outcome accepts
+    names = meshes[3].get_gid().split(",")
+    codes = np.asarray(meshes[3].get_array())
+    assert (codes != names.index("refused")).sum() == (outcome_grid(50, "package", 10, 30) != "refused").sum()
     assert all(ax.get_xlabel().startswith("k1") for ax in fig.axes)
 
 
@@ -51,10 +55,12 @@ def test_receptive_fields_mark_never_read_positions():
 
 
 def test_attention_map_has_one_cell_per_weight():
-    fig = plot_attention_map(np.full((6, 3), 1 / 3))
-    assert fig.axes[0].images[0].get_array().shape == (6, 3)
+    fig = plot_attention_map([("a", np.full((6, 3), 1 / 3)), ("b", np.eye(6, 3))])
+    images = [im for ax in fig.axes for im in ax.images]
+    assert [im.get_array().shape for im in images] == [(6, 3), (6, 3)]
+    assert images[1].get_clim() == (0.0, 1.0)
     with pytest.raises(ValueError, match="2-D"):
-        plot_attention_map(np.zeros(3))
+        plot_attention_map([("bad", np.zeros(3))])
 
 
 def test_timing_plot_is_log_log_with_slopes_in_the_legend():

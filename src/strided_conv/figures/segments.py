@@ -35,7 +35,7 @@ __all__ = [
 ORIGINAL_STYLE: dict[str, tuple[str, str]] = {
     "ok": (COLORS["output"], "exactly m, every item read"),
     "dropped tail": (COLORS["tail"], "m, but tail items never read"),
-    "pure padding": (COLORS["padding"], "m, one segment is only padding"),
+    "pure padding": (COLORS["padding"], "m, but a segment is only padding"),
     "wrong count": (COLORS["window"], "m + 1 segments (printed only)"),
     "error": (COLORS["edge"], "forward raises"),
 }
@@ -74,13 +74,15 @@ def _draw_grid(ax, grid: np.ndarray, style: dict[str, tuple[str, str]], seq_len:
     codes = np.vectorize(names.index)(grid)
     cmap = ListedColormap([style[n][0] for n in names])
     m_max, k1_max = grid.shape
-    ax.imshow(codes, cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5, origin="lower",
-              aspect="auto", interpolation="nearest",
-              extent=(0.5, k1_max + 0.5, 0.5, m_max + 0.5))
+    # Cell edges at k1 +- 0.5 so every k1 is one column, also on the log axis.
+    mesh = ax.pcolormesh(np.arange(k1_max + 1) + 0.5, np.arange(m_max + 1) + 0.5, codes,
+                         cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5)
+    mesh.set_gid(",".join(names))
     k1 = np.arange(1, min(k1_max, seq_len) + 1)
     ax.step(k1, np.minimum(seq_len // k1, m_max + 0.5), where="mid", color=COLORS["edge"],
             linewidth=0.8, label="m = seq_len // k1")
     ax.set_xscale("log")
+    ax.set_xlim(0.75, k1_max + 0.5)
     ax.set_xlabel("k1 (log scale)")
     ax.set_ylabel("m_segments")
 
@@ -135,7 +137,7 @@ def plot_receptive_fields(panels: Sequence[tuple[str, np.ndarray]]) -> Figure:
         segment reads are red bars in the top row ("never read").
     """
     heights = [d.shape[0] + 1 for _, d in panels]
-    fig = Figure(figsize=(9, 0.45 * sum(heights) + 1.2 * len(panels)), layout="constrained")
+    fig = Figure(figsize=(9, 0.32 * sum(heights) + 1.0 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights)[:, 0]
     for ax, (title, depends) in zip(axes, panels):
         n_seg, seq_len = depends.shape
@@ -150,6 +152,8 @@ def plot_receptive_fields(panels: Sequence[tuple[str, np.ndarray]]) -> Figure:
                 ax.text((a + b) / 2, j, f"{a}..{b - 1}", ha="center", va="center", fontsize=7)
         for a, b in _runs(~depends.any(axis=0)):
             _bar(ax, a, b - a, n_seg, "never read", COLORS["tail"])
+            ax.text((a + b) / 2, n_seg, f"{a}..{b - 1}", ha="center", va="center", fontsize=7,
+                    color="white")
         ax.set_xlim(0, seq_len)
         ax.set_ylim(n_seg + 0.6, -0.6)
         ax.set_yticks(range(n_seg + 1), [f"segment {j}" for j in range(n_seg)] + ["never read"],
@@ -159,21 +163,31 @@ def plot_receptive_fields(panels: Sequence[tuple[str, np.ndarray]]) -> Figure:
     return fig
 
 
-def plot_attention_map(weights: np.ndarray, title: str = "attention over segments") -> Figure:
-    """Heat map of an ``(n, m)`` attention matrix: query items down, segments across."""
-    weights = np.asarray(weights, dtype=float)
-    if weights.ndim != 2:
-        raise ValueError(f"weights must be 2-D (n, m), got shape {weights.shape}")
+def plot_attention_map(maps: Sequence[tuple[str, np.ndarray]]) -> Figure:
+    """Heat maps of ``(n, m)`` attention matrices: query items down, segments across.
+
+    Parameters
+    ----------
+    maps : sequence of (title, weights)
+        One panel per ``weights`` array of shape ``(n, m)``; the colour scale
+        runs from 0 to the panel's largest weight.
+    """
+    arrays = [np.asarray(w, dtype=float) for _, w in maps]
+    for w in arrays:
+        if w.ndim != 2:
+            raise ValueError(f"weights must be 2-D (n, m), got shape {w.shape}")
     cmap = LinearSegmentedColormap.from_list("attention", ["#FFFFFF", COLORS["output"]])
-    n, m = weights.shape
-    fig = Figure(figsize=(2.2 + 0.6 * m, 1.2 + 0.2 * n), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(weights, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(m), [f"seg {j}" for j in range(m)], fontsize=8)
-    ax.set_xlabel("key / value: segment")
-    ax.set_ylabel("query: item")
-    ax.set_title(title, fontsize=10)
-    fig.colorbar(image, ax=ax, label="weight")
+    n, m = arrays[0].shape
+    fig = Figure(figsize=((2.4 + 0.5 * m) * len(arrays), 1.4 + 0.16 * n), layout="constrained")
+    axes = fig.subplots(1, len(arrays), squeeze=False)[0]
+    for ax, (title, _), w in zip(axes, maps, arrays):
+        image = ax.imshow(w, cmap=cmap, vmin=0, vmax=w.max(), aspect="auto",
+                          interpolation="nearest")
+        ax.set_xticks(range(w.shape[1]), [f"seg {j}" for j in range(w.shape[1])], fontsize=8)
+        ax.set_xlabel("key / value: segment")
+        ax.set_ylabel("query: item")
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(image, ax=ax, label="weight")
     return fig
 
 
@@ -190,6 +204,8 @@ def plot_attention_timing(timings: dict[str, list[float]]) -> Figure:
         t = np.asarray(timings[name], dtype=float)
         ax.loglog(n, t * 1e3, "o-", color=color,
                   label=f"{label}: slope {loglog_slope(n, t):.2f}")
+    ax.set_xticks(n, [f"{v:,.0f}" for v in n], minor=False)
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("n (items)")
     ax.set_ylabel("forward time (ms)")
     ax.legend(fontsize=8)
