@@ -352,3 +352,47 @@ def test_cli_tiny_smoke(tmp_path):
     results = json.loads(out.read_text())
     validate_results(results)
     assert results["note"] == "smoke" and "--tiny" in results["command"]
+
+
+# --- downconv and attention -------------------------------------------------------
+
+from strided_conv import SegmentAttention  # noqa: E402
+from strided_conv.bench import attention_suite  # noqa: E402
+
+
+def test_tiny_run_checks_downconv_and_attention(tiny_results):
+    results, _ = tiny_results
+    whats = [c["what"] for c in results["downconv"]["checks"] + results["attention"]["checks"]]
+    assert "downconv downconv dx" in whats and "downconv original out" in whats
+    for n in tiny_config().attention_ns:
+        assert f"attention n={n} segment" in whats and f"attention n={n} full" in whats
+    assert set(results["attention"]["slopes"]) == set(attention_suite.ATTENTION_IMPLS)
+
+
+def test_attention_batches_are_recorded(tiny_results):
+    results, _ = tiny_results
+    for t in results["attention"]["timings"]:
+        assert t["batch"] == results["attention"]["batches"][str(t["n"])]
+        assert t["median_per_sequence_s"] == pytest.approx(t["median_s"] / t["batch"])
+
+
+def test_softmax_over_the_wrong_axis_is_caught(monkeypatch):
+    table = dict(attention_suite.ATTENTION_IMPLS)
+    table["segment"] = (lambda n, hidden, full: SegmentAttention(n, hidden, softmax_over="queries"),
+                        "softmax over queries")
+    monkeypatch.setattr(attention_suite, "ATTENTION_IMPLS", table)
+    with pytest.raises(BenchMismatchError, match="segment"):
+        run(tiny_config(suites=("attention",)), progress=False)
+
+
+def test_a_downconv_with_other_weights_is_caught(monkeypatch):
+    def perturbed(module):
+        other = attention_suite._original(module)
+        with torch.no_grad():
+            other.conv2a.bias.add_(1e-2)
+        return other
+    table = dict(attention_suite.DOWNCONV_IMPLS)
+    table["original"] = (perturbed, "perturbed")
+    monkeypatch.setattr(attention_suite, "DOWNCONV_IMPLS", table)
+    with pytest.raises(BenchMismatchError, match="downconv original out"):
+        run(tiny_config(suites=("downconv",)), progress=False)

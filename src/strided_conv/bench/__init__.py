@@ -45,6 +45,7 @@ Checked by :func:`validate_results` against :data:`~.schema.SCHEMA`::
     conv             null, or
       shapes           {S1: {N, C, H, W, FN, FH, FW, stride, pad, OH, OW,
                              gemm_m, gemm_k, gemm_n}, ...}
+      torch_kernels    {dtype: [ATen conv operators a small conv2d ran]}
       gemm             [{kind: "square"|"conv_forward", shape, dtype, library,
                          m, k, n, flops, times_s: [...], median_s, gflops}]
       gemm_peak_gflops {dtype: GFLOP/s}

@@ -28,7 +28,7 @@ class BenchConfig:
     shapes: tuple[str, ...] = tuple(CONV_SHAPES)
     dtypes: tuple[str, ...] = ("float32", "float64")
     impls: tuple[str, ...] | None = None
-    repeats: int = 11
+    repeats: int = 7
     naive_repeats: int = 3
     warmup: int = 2
     min_time: float = 0.005
@@ -39,8 +39,8 @@ class BenchConfig:
     hidden: int = 64
     attention_ns: tuple[int, ...] = (200, 1000, 5000, 20000)
     attention_max_batch: int = 256
-    attention_score_mib: int = 512
-    attention_repeats: int = 5
+    attention_score_mib: int = 64
+    attention_repeats: int = 3
     tiny: bool = False
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)

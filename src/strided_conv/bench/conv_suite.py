@@ -11,6 +11,7 @@ from .cases import ConvShape, conv_inputs
 from .checks import check_close
 from .config import BenchConfig
 from .conv_impls import CONV_IMPLS, REFERENCE
+from .machine import torch_conv_kernels
 from .memory import TORCH_MEMORY_NOTE, peak_extra_bytes
 from .timing import calls_per_repetition, interleaved_times, median
 
@@ -148,5 +149,6 @@ def run_conv_suite(config: BenchConfig, tick: Tick) -> dict[str, Any]:
     peaks = {d: max(r["gflops"] for r in gemm if r["dtype"] == d) for d in config.dtypes}
     _derive(timings, peaks)
     return {"shapes": {s: sh.as_dict() for s, sh in config.shape_table.items()},
+            "torch_kernels": {d: torch_conv_kernels(d) for d in config.dtypes},
             "gemm": gemm, "gemm_peak_gflops": peaks, "checks": checks,
             "memory": memory, "timings": timings}

@@ -7,9 +7,11 @@ OpenMP pool has its own thread count. All of it is recorded with the results.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 import threadpoolctl
 import torch
 
-__all__ = ["cpu_model", "machine_info", "load_average"]
+__all__ = ["cpu_model", "machine_info", "load_average", "torch_conv_kernels"]
 
 
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -68,3 +70,32 @@ def machine_info() -> dict[str, Any]:
         "torch_mkldnn": bool(torch.backends.mkldnn.is_available()),
         "executable": Path(sys.executable).name,
     }
+
+
+@contextlib.contextmanager
+def _quiet_stderr_fd() -> Iterator[None]:
+    """Silence file descriptor 2 (the profiler's C++ side prints start/stop lines there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def torch_conv_kernels(dtype: str) -> list[str]:
+    """The ATen operators one small ``conv2d`` forward+backward runs in ``dtype``.
+
+    Shows which kernel family PyTorch picked on this machine, e.g.
+    ``aten::mkldnn_convolution`` (oneDNN, direct convolution) for float32 and
+    ``aten::_slow_conv2d_forward`` (im2col + GEMM) for float64.
+    """
+    dt = getattr(torch, dtype)
+    x = torch.randn(2, 4, 8, 8, dtype=dt, requires_grad=True)
+    w = torch.randn(4, 4, 3, 3, dtype=dt, requires_grad=True)
+    with _quiet_stderr_fd(), torch.autograd.profiler.profile() as prof:
+        torch.nn.functional.conv2d(x, w, padding=1).sum().backward()
+    return sorted({e.name for e in prof.function_events if "conv" in e.name})

@@ -11,7 +11,8 @@ from typing import Any
 
 from .conv_impls import REFERENCE
 
-__all__ = ["Target", "conv_median", "fwd_bwd_ratio", "memory_ratio", "conv_table",
+__all__ = ["Target", "conv_median", "gemm_median", "fwd_bwd_ratio", "memory_ratio", "conv_table",
+           "gemm_share_table", "downconv_table", "attention_speedup",
            "memory_table", "attention_table", "targets", "targets_markdown", "summary_lines"]
 
 HEAVY = ("S2", "S3", "S4")
@@ -235,3 +236,33 @@ def summary_lines(results: dict) -> list[str]:
     lines += [""] + [f"[{ {True: 'met', False: 'MISSED', None: '--'}[t.met]:>6}] "
                      f"{t.requirement}: {t.measured}" for t in targets(results)]
     return lines
+
+
+def gemm_median(results: dict, shape: str, dtype: str, library: str = "numpy") -> float | None:
+    """Median seconds of the matrix product with the shape of ``shape``'s forward GEMM."""
+    for g in (results.get("conv") or {}).get("gemm", []):
+        if (g["kind"], g["shape"], g["dtype"], g["library"]) == ("conv_forward", shape, dtype, library):
+            return g["median_s"]
+    return None
+
+
+def gemm_share_table(results: dict, impl: str = "vectorized") -> str:
+    """How much of ``impl``'s forward is the GEMM alone (same shape, NumPy, same run)."""
+    lines = [f"{'shape':<5} {'dtype':<8} {'GEMM ms':>8} {'forward ms':>10} {'GEMM share':>10}"]
+    for dtype in results["config"]["dtypes"]:
+        for shape in results["conv"]["shapes"]:
+            g, f = gemm_median(results, shape, dtype), conv_median(results, impl, shape, dtype, "forward")
+            if g is not None and f is not None:
+                lines.append(f"{shape:<5} {dtype:<8} {g * 1e3:>8.2f} {f * 1e3:>10.2f} {g / f:>10.0%}")
+    return "\n".join(lines)
+
+
+def downconv_table(results: dict) -> str:
+    """Median ms of every DownConv implementation, forward and forward+backward."""
+    dc = results["downconv"]
+    rows = {(t["impl"], t["pass"]): t["median_s"] for t in dc["timings"]}
+    impls = list(dict.fromkeys(t["impl"] for t in dc["timings"]))
+    lines = [f"{'implementation':<12} {'forward ms':>10} {'fwd+bwd ms':>10}"]
+    lines += [f"{i:<12} {rows[(i, 'forward')] * 1e3:>10.2f} {rows[(i, 'forward_backward')] * 1e3:>10.2f}"
+              for i in impls]
+    return "\n".join(lines)

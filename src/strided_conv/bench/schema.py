@@ -47,7 +47,7 @@ SCHEMA: dict[str, Any] = {
                 "torch": str, "threadpools": [dict], "torch_num_threads": int},
     "load_average": {"before": Nullable([NUM]), "after": Nullable([NUM])},
     "implementations": {str: str},
-    "conv": Nullable({"shapes": {str: dict}, "gemm": [GEMM], "gemm_peak_gflops": {str: NUM},
+    "conv": Nullable({"shapes": {str: dict}, "torch_kernels": {str: [str]}, "gemm": [GEMM], "gemm_peak_gflops": {str: NUM},
                       "checks": [CHECK], "memory": [MEMORY], "timings": [CONV_TIMING]}),
     "downconv": Nullable({"batch": int, "seq_len": int, "hidden": int, "checks": [CHECK],
                           "timings": [TIMING | {"pass": str}]}),

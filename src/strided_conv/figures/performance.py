@@ -1,0 +1,154 @@
+"""Figures of the "Performance" chapter, drawn from a benchmark results dict.
+
+Every function takes the dict :func:`strided_conv.bench.run` returns (or the
+committed JSON loaded with :func:`json.load`) and returns a
+:class:`matplotlib.figure.Figure`. One colour per implementation, taken from
+the book's palette: PyTorch in the "output" green, the package's vectorized
+layer in the "input" blue, the seed-style layer in the "window" orange, the
+seed as written in grey, the naive loops in the "tail" red.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import COLORS
+
+__all__ = ["IMPL_COLORS", "plot_conv_times", "plot_ratio_to_torch", "plot_memory",
+           "plot_attention_scaling"]
+
+IMPL_COLORS: dict[str, str] = {
+    "torch": COLORS["output"],
+    "vectorized": COLORS["input"],
+    "seed_style": COLORS["window"],
+    "original": "#8C8C8C",
+    "naive": COLORS["tail"],
+    "segment": COLORS["input"],
+    "full": COLORS["tail"],
+    "sdpa": COLORS["output"],
+}
+
+
+def _color(impl: str) -> str:
+    return IMPL_COLORS.get(impl, COLORS["edge"])
+
+
+def _grouped_bars(ax, groups: list[str], impls: list[str], value) -> None:
+    """Bars of ``value(group, impl)`` (None = no bar), one cluster per group."""
+    width = 0.8 / len(impls)
+    for k, impl in enumerate(impls):
+        xs, ys = [], []
+        for g, group in enumerate(groups):
+            v = value(group, impl)
+            if v is not None:
+                xs.append(g - 0.4 + (k + 0.5) * width)
+                ys.append(v)
+        if ys:  # no empty legend entry for an implementation absent from this panel
+            ax.bar(xs, ys, width, color=_color(impl), edgecolor=COLORS["edge"], linewidth=0.5,
+                   label=impl)
+    ax.set_xticks(range(len(groups)), groups)
+
+
+def _impls(rows: list[dict], exclude: tuple[str, ...] = ()) -> list[str]:
+    return [i for i in dict.fromkeys(r["impl"] for r in rows) if i not in exclude]
+
+
+def plot_conv_times(results: dict) -> Figure:
+    """Median ms per implementation and shape, log scale; rows dtype, columns pass."""
+    rows = results["conv"]["timings"]
+    dtypes = results["config"]["dtypes"]
+    shapes = list(results["conv"]["shapes"])
+    fig = Figure(figsize=(10, 3.6 * len(dtypes)), layout="constrained")
+    axes = fig.subplots(len(dtypes), 2, squeeze=False)
+    median = {(r["impl"], r["shape"], r["dtype"], r["pass"]): r["median_s"] for r in rows}
+    for i, dtype in enumerate(dtypes):
+        for j, pass_ in enumerate(("forward", "backward")):
+            ax = axes[i, j]
+            _grouped_bars(ax, shapes, _impls(rows),
+                          lambda s, impl: None if (impl, s, dtype, pass_) not in median
+                          else 1e3 * median[(impl, s, dtype, pass_)])
+            ax.set_yscale("log")
+            ax.set_title(f"{pass_}, {dtype}")
+            ax.set_ylabel("median time (ms)")
+            ax.grid(axis="y", which="major", alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    return fig
+
+
+def plot_ratio_to_torch(results: dict) -> Figure:
+    """(forward + backward time) / PyTorch's, per shape and dtype; lines at 1 and 2."""
+    rows = results["conv"]["timings"]
+    dtypes = results["config"]["dtypes"]
+    shapes = list(results["conv"]["shapes"])
+    median = {(r["impl"], r["shape"], r["dtype"], r["pass"]): r["median_s"] for r in rows}
+
+    def ratio(impl: str, s: str, dtype: str) -> float | None:
+        keys = [(impl, s, dtype, p) for p in ("forward", "backward")]
+        refs = [("torch", s, dtype, p) for p in ("forward", "backward")]
+        if not all(k in median for k in keys + refs):
+            return None
+        return sum(median[k] for k in keys) / sum(median[k] for k in refs)
+
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = fig.subplots(1, len(dtypes), squeeze=False)[0]
+    impls = _impls(rows, exclude=("torch", "naive"))
+    for ax, dtype in zip(axes, dtypes):
+        _grouped_bars(ax, shapes, impls, lambda s, impl: ratio(impl, s, dtype))
+        ax.axhline(1.0, color=IMPL_COLORS["torch"], linestyle="-", linewidth=1.5,
+                   label="PyTorch (= 1)")
+        ax.axhline(2.0, color=COLORS["edge"], linestyle="--", linewidth=1, label="2x")
+        ax.set_title(f"forward + backward, {dtype}")
+        ax.set_ylabel("time / PyTorch time")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+def plot_memory(results: dict, pass_: str = "forward") -> Figure:
+    """Peak extra memory against col buffer + output (MiB, log-log), with y = x and y = 1.25 x."""
+    rows = [m for m in results["conv"]["memory"]
+            if m["pass"] == pass_ and m["peak_extra_bytes"] is not None]
+    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    markers = {"float32": "o", "float64": "s"}
+    for impl in _impls(rows):
+        for dtype, marker in markers.items():
+            pts = [((m["col_bytes"] + m["out_bytes"]) / 2**20, m["peak_extra_bytes"] / 2**20)
+                   for m in rows if m["impl"] == impl and m["dtype"] == dtype]
+            if pts:
+                x, y = np.array(pts).T
+                ax.scatter(x, y, color=_color(impl), marker=marker, edgecolor=COLORS["edge"],
+                           linewidth=0.5, label=f"{impl} {dtype}", zorder=3)
+    lo = min(min((m["col_bytes"] + m["out_bytes"]), m["peak_extra_bytes"]) for m in rows) / 2**20
+    hi = max(max((m["col_bytes"] + m["out_bytes"]), m["peak_extra_bytes"]) for m in rows) / 2**20
+    line = np.array([lo / 1.5, hi * 1.5])
+    ax.plot(line, line, color=COLORS["edge"], linewidth=1, label="= col + out")
+    ax.plot(line, 1.25 * line, color=COLORS["edge"], linewidth=1, linestyle="--",
+            label="1.25 x (col + out)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("col buffer + output (MiB)")
+    ax.set_ylabel(f"peak extra memory, {pass_} (MiB)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_attention_scaling(results: dict) -> Figure:
+    """Time per sequence against n, log-log, with each fitted slope in the legend."""
+    att = results["attention"]
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for impl in _impls(att["timings"]):
+        pts = sorted((t["n"], 1e3 * t["median_per_sequence_s"])
+                     for t in att["timings"] if t["impl"] == impl)
+        n, ms = np.array(pts).T
+        slope = att["slopes"].get(impl)
+        label = impl if slope is None else f"{impl} (slope {slope:.2f})"
+        ax.plot(n, ms, marker="o", color=_color(impl), label=label,
+                linestyle="--" if impl == "sdpa" else "-")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length n")
+    ax.set_ylabel("median time per sequence (ms)")
+    ax.grid(which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
