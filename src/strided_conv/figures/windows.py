@@ -249,7 +249,10 @@ def plot_windows_2d(
     fig.suptitle(f"input {shape[0]} x {shape[1]}, kernel {kernel[0]} x {kernel[1]}: "
                  "one frame per output cell", fontsize=10)
     _legend(fig, any_tail_pad)
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.8, bottom=0.12, wspace=0.1)
+    height = fig.get_figheight()  # margins in inches: titles above, legend below
+    bottom = (0.55 if fig.get_figwidth() < 7 else 0.35) / height
+    fig.subplots_adjust(left=0.02, right=0.98, top=1 - 0.75 / height, bottom=bottom,
+                        wspace=0.1)
     return fig
 
 
