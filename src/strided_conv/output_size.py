@@ -352,7 +352,7 @@ TEXTBOOK_RELATIONS: tuple[Relation, ...] = (
     Relation("D&V 15", "dilated", "floor((i + 2p - k - (k-1)(d-1))/s) + 1",
              lambda i, k, s, p, d: True,
              lambda i, k, s, p, d: (i + 2 * p - k - (k - 1) * (d - 1)) // s + 1),
-    Relation("d2l", "total padding p_tot = 2p, d=1", "floor((i - k + p_tot + s)/s)",
+    Relation("d2l", "p_tot = 2p in total, d=1", "floor((i - k + p_tot + s)/s)",
              lambda i, k, s, p, d: d == 1,
              lambda i, k, s, p, d: (i - k + 2 * p + s) // s),
 )
