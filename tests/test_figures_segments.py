@@ -5,6 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 from strided_conv import DownConv, input_dependence
 from strided_conv.figures.segments import (
@@ -15,6 +16,15 @@ from strided_conv.figures.segments import (
     plot_receptive_fields,
 )
 from strided_conv.original.downconv import run_original
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: extra threads only add hand-off overhead (and contention on shared CI cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_outcome_grid_counts_at_200():
