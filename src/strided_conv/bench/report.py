@@ -247,13 +247,21 @@ def gemm_median(results: dict, shape: str, dtype: str, library: str = "numpy") -
 
 
 def gemm_share_table(results: dict, impl: str = "vectorized") -> str:
-    """How much of ``impl``'s forward is the GEMM alone (same shape, NumPy, same run)."""
-    lines = [f"{'shape':<5} {'dtype':<8} {'GEMM ms':>8} {'forward ms':>10} {'GEMM share':>10}"]
+    """How much of ``impl``'s forward is the GEMM alone, and how close that GEMM gets to the peak.
+
+    The GEMM is the product with the shape of the conv's forward GEMM, timed in
+    NumPy in the same run.
+    """
+    lines = [f"{'shape':<5} {'dtype':<8} {'GEMM ms':>8} {'forward ms':>10} {'GEMM share':>10} "
+             f"{'GEMM % peak':>11}"]
+    peaks = results["conv"]["gemm_peak_gflops"]
     for dtype in results["config"]["dtypes"]:
-        for shape in results["conv"]["shapes"]:
+        for shape, dims in results["conv"]["shapes"].items():
             g, f = gemm_median(results, shape, dtype), conv_median(results, impl, shape, dtype, "forward")
             if g is not None and f is not None:
-                lines.append(f"{shape:<5} {dtype:<8} {g * 1e3:>8.2f} {f * 1e3:>10.2f} {g / f:>10.0%}")
+                rate = 2 * dims["gemm_m"] * dims["gemm_k"] * dims["gemm_n"] / g / 1e9
+                lines.append(f"{shape:<5} {dtype:<8} {g * 1e3:>8.2f} {f * 1e3:>10.2f} {g / f:>10.0%} "
+                             f"{rate / peaks[dtype]:>11.0%}")
     return "\n".join(lines)
 
 

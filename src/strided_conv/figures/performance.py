@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..bench.report import memory_ratio
 from . import COLORS
 
 __all__ = ["IMPL_COLORS", "plot_conv_times", "plot_ratio_to_torch", "plot_memory",
@@ -34,23 +35,41 @@ def _color(impl: str) -> str:
 
 
 def _grouped_bars(ax, groups: list[str], impls: list[str], value) -> None:
-    """Bars of ``value(group, impl)`` (None = no bar), one cluster per group."""
-    width = 0.8 / len(impls)
-    for k, impl in enumerate(impls):
+    """Bars of ``value(group, impl)`` (None = no bar), one centred cluster per group.
+
+    Only the implementations measured in a group take a slot there, so a shape
+    without the naive loops has no gap where they would be.
+    """
+    present = {g: [i for i in impls if value(g, i) is not None] for g in groups}
+    width = 0.8 / max(1, max(len(p) for p in present.values()))
+    for impl in impls:
         xs, ys = [], []
         for g, group in enumerate(groups):
-            v = value(group, impl)
-            if v is not None:
-                xs.append(g - 0.4 + (k + 0.5) * width)
-                ys.append(v)
+            if impl in present[group]:
+                k, n = present[group].index(impl), len(present[group])
+                xs.append(g + (k - (n - 1) / 2) * width)
+                ys.append(value(group, impl))
         if ys:  # no empty legend entry for an implementation absent from this panel
             ax.bar(xs, ys, width, color=_color(impl), edgecolor=COLORS["edge"], linewidth=0.5,
                    label=impl)
     ax.set_xticks(range(len(groups)), groups)
 
 
+def _figure_legend(fig: Figure, **kwargs) -> None:
+    """One legend for all panels, every label once, outside the axes."""
+    handles = {}
+    for ax in fig.axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    fig.legend(handles.values(), handles.keys(), loc="outside lower center",
+               ncols=len(handles), fontsize=8, **kwargs)
+
+
 def _impls(rows: list[dict], exclude: tuple[str, ...] = ()) -> list[str]:
-    return [i for i in dict.fromkeys(r["impl"] for r in rows) if i not in exclude]
+    """Implementations in ``rows``, in the palette's order (unknown names last)."""
+    order = list(IMPL_COLORS)
+    names = [i for i in dict.fromkeys(r["impl"] for r in rows) if i not in exclude]
+    return sorted(names, key=lambda i: order.index(i) if i in order else len(order))
 
 
 def plot_conv_times(results: dict) -> Figure:
@@ -71,7 +90,7 @@ def plot_conv_times(results: dict) -> Figure:
             ax.set_title(f"{pass_}, {dtype}")
             ax.set_ylabel("median time (ms)")
             ax.grid(axis="y", which="major", alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    _figure_legend(fig)
     return fig
 
 
@@ -90,7 +109,7 @@ def plot_ratio_to_torch(results: dict) -> Figure:
         return sum(median[k] for k in keys) / sum(median[k] for k in refs)
 
     fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, len(dtypes), squeeze=False)[0]
+    axes = fig.subplots(1, len(dtypes), squeeze=False, sharey=True)[0]
     impls = _impls(rows, exclude=("torch", "naive"))
     for ax, dtype in zip(axes, dtypes):
         _grouped_bars(ax, shapes, impls, lambda s, impl: ratio(impl, s, dtype))
@@ -99,36 +118,44 @@ def plot_ratio_to_torch(results: dict) -> Figure:
         ax.axhline(2.0, color=COLORS["edge"], linestyle="--", linewidth=1, label="2x")
         ax.set_title(f"forward + backward, {dtype}")
         ax.set_ylabel("time / PyTorch time")
-    axes[0].legend(fontsize=8)
+    _figure_legend(fig)
     return fig
 
 
 def plot_memory(results: dict, pass_: str = "forward") -> Figure:
-    """Peak extra memory against col buffer + output (MiB, log-log), with y = x and y = 1.25 x."""
+    """Peak extra memory divided by (col buffer + output), against col buffer + output (MiB).
+
+    Lines at 1 (the col buffer and the output, nothing else) and 1.25 (the
+    target). The seed as written is drawn as hollow markers: its points
+    coincide with the seed-style layer's.
+    """
     rows = [m for m in results["conv"]["memory"]
             if m["pass"] == pass_ and m["peak_extra_bytes"] is not None]
-    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
     markers = {"float32": "o", "float64": "s"}
     for impl in _impls(rows):
+        hollow = impl == "original"
         for dtype, marker in markers.items():
-            pts = [((m["col_bytes"] + m["out_bytes"]) / 2**20, m["peak_extra_bytes"] / 2**20)
+            pts = [((m["col_bytes"] + m["out_bytes"]) / 2**20,
+                    memory_ratio(m))
                    for m in rows if m["impl"] == impl and m["dtype"] == dtype]
             if pts:
                 x, y = np.array(pts).T
-                ax.scatter(x, y, color=_color(impl), marker=marker, edgecolor=COLORS["edge"],
-                           linewidth=0.5, label=f"{impl} {dtype}", zorder=3)
-    lo = min(min((m["col_bytes"] + m["out_bytes"]), m["peak_extra_bytes"]) for m in rows) / 2**20
-    hi = max(max((m["col_bytes"] + m["out_bytes"]), m["peak_extra_bytes"]) for m in rows) / 2**20
-    line = np.array([lo / 1.5, hi * 1.5])
-    ax.plot(line, line, color=COLORS["edge"], linewidth=1, label="= col + out")
-    ax.plot(line, 1.25 * line, color=COLORS["edge"], linewidth=1, linestyle="--",
-            label="1.25 x (col + out)")
+                ax.scatter(x, y, marker=marker, s=110 if hollow else 40,
+                           facecolor="none" if hollow else _color(impl),
+                           edgecolor=_color(impl) if hollow else COLORS["edge"],
+                           linewidth=1.5 if hollow else 0.5, label=f"{impl} {dtype}", zorder=3)
+    for m in rows:  # name the shapes once, under the float32 points of the vectorized layer
+        if m["impl"] == "vectorized" and m["dtype"] == "float32":
+            ax.annotate(m["shape"], ((m["col_bytes"] + m["out_bytes"]) / 2**20, memory_ratio(m)),
+                        textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8)
+    ax.axhline(1.0, color=COLORS["edge"], linewidth=1, label="col + out")
+    ax.axhline(1.25, color=COLORS["edge"], linewidth=1, linestyle="--", label="1.25 x (col + out)")
     ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel("col buffer + output (MiB)")
-    ax.set_ylabel(f"peak extra memory, {pass_} (MiB)")
-    ax.legend(fontsize=7)
+    ax.set_ylabel(f"peak extra memory / (col + out), {pass_}")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 
