@@ -25,7 +25,7 @@ from strided_conv.bench.cases import conv_inputs
 from strided_conv.bench.conv_suite import check_case
 from strided_conv.bench.machine import cpu_model
 from strided_conv.bench.memory import peak_extra_bytes
-from strided_conv.bench.report import fwd_bwd_ratio, targets
+from strided_conv.bench.report import fwd_bwd_ratio, n_for_speedup, targets
 from strided_conv.bench.runner import limited_threads, planned_repetitions
 from strided_conv.bench.timing import calls_per_repetition
 
@@ -396,3 +396,27 @@ def test_a_downconv_with_other_weights_is_caught(monkeypatch):
     monkeypatch.setattr(attention_suite, "DOWNCONV_IMPLS", table)
     with pytest.raises(BenchMismatchError, match="downconv original out"):
         run(tiny_config(suites=("downconv",)), progress=False)
+
+
+def _attention_results(speedups: dict[int, float]) -> dict:
+    rows = []
+    for n, s in speedups.items():
+        rows += [{"impl": "segment", "n": n, "median_per_sequence_s": 1.0},
+                 {"impl": "full", "n": n, "median_per_sequence_s": s}]
+    return {"attention": {"timings": rows, "slopes": {}}}
+
+
+def test_n_for_speedup_interpolates_log_log():
+    # speed-up 10 at n = 100 and 1000 at n = 10000: a power law through 100 at n = 1000.
+    assert n_for_speedup(_attention_results({100: 10.0, 10000: 1000.0})) == pytest.approx(1000)
+
+
+def test_n_for_speedup_none_when_never_reached():
+    assert n_for_speedup(_attention_results({100: 2.0, 1000: 20.0})) is None
+
+
+def test_attention_target_judges_the_speedup_at_5000():
+    ts = {t.name: t for t in targets(_attention_results({1000: 30.0, 5000: 150.0}))}
+    assert ts["segment vs full attention"].met is True
+    ts = {t.name: t for t in targets(_attention_results({1000: 30.0, 5000: 99.0}))}
+    assert ts["segment vs full attention"].met is False

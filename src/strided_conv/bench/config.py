@@ -1,7 +1,7 @@
 """What one benchmark run measures: :class:`BenchConfig` and the ``--tiny`` preset."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,9 @@ SUITES = ("conv", "downconv", "attention")
 class BenchConfig:
     """Every knob of a run; stored in the results JSON under ``"config"``.
 
-    ``repeats`` timed repetitions follow ``warmup`` untimed calls; a repetition
-    calls the function often enough to last ``min_time`` seconds. The naive
+    ``repeats`` timed repetitions follow ``warmup`` untimed calls (the first
+    of them also measures how many calls make one repetition last ``min_time``
+    seconds). The naive
     loops get ``naive_repeats`` (each call takes seconds). Attention runs use
     ``attention_repeats`` and a batch of ``attention_batch(n)``.
     """
@@ -43,7 +44,6 @@ class BenchConfig:
     attention_repeats: int = 3
     tiny: bool = False
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bad = [s for s in self.suites if s not in SUITES]
