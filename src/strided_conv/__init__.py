@@ -7,6 +7,7 @@ Modules, in the order of the book's chapters:
   im2col/col2im and the NumPy ``Convolution`` layer, forward and backward (chapter 2)
 - :mod:`strided_conv.downconv`, :mod:`strided_conv.attention` -- PAUP's ``DownConv``
   with sizes that add up, and attention over its segments (chapter 3)
+- :mod:`strided_conv.bench` -- the benchmark tool, ``python -m strided_conv.bench`` (chapter 4)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
 from .output_size import (
