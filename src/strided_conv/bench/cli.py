@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from .checks import BenchMismatchError
 from .config import SUITES, BenchConfig, tiny_config
 from .runner import DEFAULT_NOTE, run
 
@@ -74,7 +75,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad arguments, as argparse does)."""
+    """Entry point; returns the exit status: 0, 1 if an implementation disagrees with
+    PyTorch, 2 for bad arguments (as argparse does)."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -83,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as err:
         parser.error(str(err))
     command = shlex.join(["python", "-m", "strided_conv.bench", *argv])
-    results = run(config, progress=not args.quiet, command=command, note=args.note)
+    try:
+        results = run(config, progress=not args.quiet, command=command, note=args.note)
+    except BenchMismatchError as err:
+        print(f"error: {err}; nothing was timed for it and no results were written",
+              file=sys.stderr)
+        return 1
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1) + "\n")

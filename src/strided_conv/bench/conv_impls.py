@@ -97,6 +97,8 @@ class ConvImpl:
         Whether tracemalloc sees its allocations (True for NumPy code).
     has_backward : bool
         False for forward-only implementations (the naive loops).
+    slow : bool
+        Seconds per call: timed ``naive_repeats`` times instead of ``repeats``.
     dtypes : tuple of str
         The dtypes it runs in (the seed's original computes in float64 whatever
         it is given, so it only runs in float64; in float32 the dtype check
@@ -108,6 +110,7 @@ class ConvImpl:
     max_forward_flops: float = float("inf")
     numpy_memory: bool = True
     has_backward: bool = True
+    slow: bool = False
     dtypes: tuple[str, ...] = ("float32", "float64")
 
 
@@ -135,5 +138,5 @@ CONV_IMPLS: dict[str, ConvImpl] = {
                          "strided_conv.original.convolution.Convolution: the seed as written",
                          dtypes=("float64",)),
     "naive": ConvImpl(NaiveRunner, "strided_conv.conv2d_naive: seven Python loops",
-                      max_forward_flops=NAIVE_MAX_FLOPS, has_backward=False),
+                      max_forward_flops=NAIVE_MAX_FLOPS, has_backward=False, slow=True),
 }

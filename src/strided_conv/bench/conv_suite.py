@@ -33,7 +33,9 @@ def selected_impls(config: BenchConfig, shape: ConvShape, dtype: str) -> list[st
 
 
 def _repeats(config: BenchConfig, name: str) -> int:
-    return config.naive_repeats if name == "naive" else config.repeats
+    """GEMMs and fast implementations get ``repeats``, slow ones ``naive_repeats``."""
+    impl = CONV_IMPLS.get(name)
+    return config.naive_repeats if impl is not None and impl.slow else config.repeats
 
 
 def planned_conv_repetitions(config: BenchConfig) -> int:
@@ -139,7 +141,10 @@ def run_conv_suite(config: BenchConfig, tick: Tick) -> dict[str, Any]:
         g = config.gemm_size
         gemm += measure_gemm(g, g, g, dtype, config, tick, kind="square")
         for sname, shape in config.shape_table.items():
-            gemm += measure_gemm(*shape.gemm_mkn, dtype, config, tick, kind="conv_forward", shape=sname)
+            m, k, n = shape.gemm_mkn
+            # Oriented as the package's layer multiplies: W (FN, K) @ col^T (K, M), one
+            # row per filter, which suits NCHW output (and is the faster orientation).
+            gemm += measure_gemm(n, k, m, dtype, config, tick, kind="conv_forward", shape=sname)
             case = run_case(sname, shape, dtype, config, tick)
             checks += case["checks"]
             memory += case["memory"]
