@@ -24,7 +24,7 @@ from strided_conv.bench import conv_impls, conv_suite
 from strided_conv.bench.cases import conv_inputs
 from strided_conv.bench.conv_suite import check_case
 from strided_conv.bench.machine import cpu_model
-from strided_conv.bench.memory import peak_extra_bytes
+from strided_conv.bench.memory import peak_extra_bytes, peak_repeated_call_bytes
 from strided_conv.bench.report import fwd_bwd_ratio, n_for_speedup, targets
 from strided_conv.bench.runner import limited_threads, planned_repetitions
 from strided_conv.bench.timing import calls_per_repetition
@@ -237,6 +237,27 @@ def test_peak_extra_bytes_sees_a_temporary():
 
 def test_peak_extra_bytes_counts_the_result():
     assert 800_000 <= peak_extra_bytes(lambda: np.zeros(100_000)) < 900_000
+
+
+class _Cache:
+    """Keeps its last result, like a layer keeps its col matrix."""
+
+    def __init__(self, release_first: bool) -> None:
+        self.cache, self.release_first = None, release_first
+
+    def __call__(self):
+        if self.release_first:
+            self.cache = None
+        self.cache = np.ones(1_000_000)  # 8 MB
+        return None
+
+
+def test_repeated_call_sees_a_stale_cache():
+    assert 16_000_000 <= peak_repeated_call_bytes(_Cache(release_first=False)) < 16_100_000
+
+
+def test_repeated_call_without_stale_cache():
+    assert 8_000_000 <= peak_repeated_call_bytes(_Cache(release_first=True)) < 8_100_000
 
 
 def test_limited_threads_sets_every_pool_and_restores():

@@ -51,7 +51,9 @@ Checked by :func:`validate_results` against :data:`~.schema.SCHEMA`::
       gemm_peak_gflops {dtype: GFLOP/s}
       checks           [{what, max_abs_err, scale, rtol, ok}]
       memory           [{shape, dtype, impl, pass, peak_extra_bytes (null for
-                         torch), note, col_bytes, out_bytes}]
+                         torch), peak_repeat_bytes (forward only: a second
+                         call on the same object, above the level before the
+                         first), note, col_bytes, out_bytes}]
       timings          [{shape, dtype, pass: "forward"|"backward", impl,
                          times_s: [...], median_s, flops, gflops,
                          ratio_to_torch, fraction_of_gemm_peak}]

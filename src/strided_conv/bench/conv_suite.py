@@ -12,7 +12,7 @@ from .checks import check_close
 from .config import BenchConfig
 from .conv_impls import CONV_IMPLS, REFERENCE
 from .machine import torch_conv_kernels
-from .memory import TORCH_MEMORY_NOTE, peak_extra_bytes
+from .memory import TORCH_MEMORY_NOTE, peak_extra_bytes, peak_repeated_call_bytes
 from .timing import calls_per_repetition, interleaved_times, median
 
 __all__ = ["run_conv_suite", "measure_gemm", "selected_impls", "check_case",
@@ -93,14 +93,24 @@ def check_case(label: str, runners: dict[str, Any], dtype: str) -> list[dict[str
 
 
 def _memory(name: str, shape: ConvShape, arrays: dict) -> list[dict[str, Any]]:
-    """Peak extra bytes of one forward, then of one backward, on a fresh runner."""
-    if not CONV_IMPLS[name].numpy_memory:
-        return [{"impl": name, "pass": p, "peak_extra_bytes": None, "note": TORCH_MEMORY_NOTE}
-                for p in ("forward", "backward")]
-    runner = CONV_IMPLS[name].factory(**arrays, stride=shape.stride, pad=shape.pad)
-    passes = ("forward", "backward") if CONV_IMPLS[name].has_backward else ("forward",)
-    return [{"impl": name, "pass": p, "peak_extra_bytes": peak_extra_bytes(getattr(runner, p)),
-             "note": None} for p in passes]
+    """Peak extra bytes of a first forward, a first backward, and a repeated forward.
+
+    Each on a fresh runner, so nothing of an earlier measurement is alive.
+    """
+    impl = CONV_IMPLS[name]
+    passes = ("forward", "backward") if impl.has_backward else ("forward",)
+    if not impl.numpy_memory:
+        return [{"impl": name, "pass": p, "peak_extra_bytes": None, "peak_repeat_bytes": None,
+                 "note": TORCH_MEMORY_NOTE} for p in passes]
+
+    def fresh():
+        return impl.factory(**arrays, stride=shape.stride, pad=shape.pad)
+
+    runner = fresh()
+    rows = [{"impl": name, "pass": p, "peak_extra_bytes": peak_extra_bytes(getattr(runner, p)),
+             "peak_repeat_bytes": None, "note": None} for p in passes]
+    rows[0]["peak_repeat_bytes"] = peak_repeated_call_bytes(fresh().forward)
+    return rows
 
 
 def run_case(sname: str, shape: ConvShape, dtype: str, config: BenchConfig,

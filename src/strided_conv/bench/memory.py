@@ -16,7 +16,7 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Callable
 
-__all__ = ["peak_extra_bytes", "TORCH_MEMORY_NOTE"]
+__all__ = ["peak_extra_bytes", "peak_repeated_call_bytes", "TORCH_MEMORY_NOTE"]
 
 TORCH_MEMORY_NOTE = (
     "not measured: PyTorch's CPU allocator is invisible to tracemalloc, and the "
@@ -38,6 +38,31 @@ def peak_extra_bytes(fn: Callable[[], object]) -> int:
     try:
         tracemalloc.reset_peak()
         before, _ = tracemalloc.get_traced_memory()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+        del result
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return max(0, peak - before)
+
+
+def peak_repeated_call_bytes(fn: Callable[[], object]) -> int:
+    """Peak traced memory during a *second* call of ``fn``, above the level before the first.
+
+    This is what a training loop sees: whatever the first call left behind
+    (a layer's cached col matrix) is still alive while the second call builds
+    its own. A layer that replaces its cache only after building the new one
+    holds two col buffers at that moment; one that releases or reuses it, one.
+    """
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        result = fn()
+        del result
+        tracemalloc.reset_peak()
         result = fn()
         _, peak = tracemalloc.get_traced_memory()
         del result

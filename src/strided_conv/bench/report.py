@@ -53,11 +53,15 @@ def fwd_bwd_ratio(results: dict, impl: str, other: str, shape: str, dtype: str) 
     return None if a is None or b is None else a / b
 
 
-def memory_ratio(row: dict) -> float | None:
-    """Peak extra bytes / (col buffer + output bytes); None where not measured."""
-    if row["peak_extra_bytes"] is None:
+def memory_ratio(row: dict, key: str = "peak_extra_bytes") -> float | None:
+    """``row[key]`` / (col buffer + output bytes); None where not measured.
+
+    ``key`` is ``"peak_extra_bytes"`` (first call) or ``"peak_repeat_bytes"``
+    (a second call on the same layer, as in a training loop).
+    """
+    if row.get(key) is None:
         return None
-    return row["peak_extra_bytes"] / (row["col_bytes"] + row["out_bytes"])
+    return row[key] / (row["col_bytes"] + row["out_bytes"])
 
 
 def conv_table(results: dict, dtype: str, pass_: str) -> str:
@@ -73,15 +77,21 @@ def conv_table(results: dict, dtype: str, pass_: str) -> str:
 
 
 def memory_table(results: dict, pass_: str = "forward") -> str:
-    """Peak extra MiB of the NumPy implementations next to col buffer + output."""
+    """Peak extra MiB of the NumPy implementations next to col buffer + output.
+
+    For the forward pass also the ratio on a repeated call of the same layer.
+    """
+    repeat = pass_ == "forward"
     lines = [f"{'shape':<5} {'dtype':<8} {'implementation':<12} {'peak MiB':>9} "
-             f"{'col+out MiB':>11} {'ratio':>6}"]
+             f"{'col+out MiB':>11} {'ratio':>6}" + (f" {'repeated':>9}" if repeat else "")]
     for m in results["conv"]["memory"]:
         if m["pass"] == pass_ and m["peak_extra_bytes"] is not None:
             ref = (m["col_bytes"] + m["out_bytes"]) / 2**20
+            again = memory_ratio(m, "peak_repeat_bytes")
             lines.append(f"{m['shape']:<5} {m['dtype']:<8} {m['impl']:<12} "
                          f"{m['peak_extra_bytes'] / 2**20:>9.2f} {ref:>11.2f} "
-                         f"{memory_ratio(m):>6.2f}")
+                         f"{memory_ratio(m):>6.2f}"
+                         + (f" {again:>9.2f}" if repeat and again is not None else ""))
     return "\n".join(lines)
 
 
@@ -183,14 +193,26 @@ def _target_gemm_peak(results: dict) -> Target:
 
 
 def _target_memory(results: dict) -> Target:
-    values = {f"{m['shape']} {m['dtype']}": memory_ratio(m)
-              for m in (results.get("conv") or {}).get("memory", [])
-              if m["impl"] == "vectorized" and m["pass"] == "forward"}
-    return _verdict(
-        "forward peak memory", "vectorized forward peak extra memory at most 1.25x (col buffer + output)",
-        values or {"conv": None}, ".2f", lambda v: v <= 1.25,
-        "one col buffer, the output, and the padded input (small next to the col buffer)",
-        "a second buffer of col size (or a large padded copy) exists at the peak")
+    rows = [m for m in (results.get("conv") or {}).get("memory", [])
+            if m["impl"] == "vectorized" and m["pass"] == "forward"]
+    req = ("vectorized forward peak extra memory at most 1.25x (col buffer + output), "
+           "on a first and on a repeated call")
+    first = [r for r in (memory_ratio(m) for m in rows) if r is not None]
+    again = [r for r in (memory_ratio(m, "peak_repeat_bytes") for m in rows) if r is not None]
+    if not first or not again:
+        return Target("forward peak memory", req, "not measured", None,
+                      "not (fully) measured in this run")
+    shapes = ", ".join(dict.fromkeys(m["shape"] for m in rows))
+    measured = (f"first call {min(first):.2f} to {max(first):.2f}, repeated call "
+                f"{min(again):.2f} to {max(again):.2f} ({shapes}; every dtype)")
+    if max(first + again) <= 1.25:
+        return Target("forward peak memory", req, measured, True,
+                      "one col buffer, the output, and the padded input (small next to the col buffer)")
+    reason = ("the previous call's cached col matrix is still alive while the next one is "
+              "built: a second col buffer at the peak of every call after the first"
+              if max(again) > 1.25 >= max(first) else
+              "a second buffer of col size (or a large padded copy) exists at the peak")
+    return Target("forward peak memory", req, measured, False, reason)
 
 
 def attention_speedup(results: dict, n: int, slow: str = "full", fast: str = "segment") -> float | None:

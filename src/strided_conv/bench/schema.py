@@ -33,7 +33,7 @@ GEMM = {"kind": str, "shape": Nullable(str), "dtype": str, "library": str, "m": 
 CONV_TIMING = TIMING | {"shape": str, "dtype": str, "pass": str, "flops": int, "gflops": NUM,
                         "ratio_to_torch": NUM, "fraction_of_gemm_peak": NUM}
 MEMORY = {"shape": str, "dtype": str, "impl": str, "pass": str,
-          "peak_extra_bytes": Nullable(int), "note": Nullable(str), "col_bytes": int,
+          "peak_extra_bytes": Nullable(int), "peak_repeat_bytes": Nullable(int), "note": Nullable(str), "col_bytes": int,
           "out_bytes": int}
 
 SCHEMA: dict[str, Any] = {

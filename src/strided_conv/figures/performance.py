@@ -122,23 +122,33 @@ def plot_ratio_to_torch(results: dict) -> Figure:
     return fig
 
 
-def plot_memory(results: dict, pass_: str = "forward") -> Figure:
-    """Peak extra memory divided by (col buffer + output), against col buffer + output (MiB).
+def plot_memory(results: dict) -> Figure:
+    """Forward peak extra memory / (col buffer + output) against col buffer + output (MiB).
 
-    Lines at 1 (the col buffer and the output, nothing else) and 1.25 (the
-    target). The seed as written is drawn as hollow markers: its points
-    coincide with the seed-style layer's.
+    Left: a first call on a fresh layer; right: a second call on the same layer,
+    as in a training loop. Lines at 1 (the col buffer and the output, nothing
+    else) and 1.25 (the target). The seed as written is drawn as hollow
+    markers: its points coincide with the seed-style layer's.
     """
     rows = [m for m in results["conv"]["memory"]
-            if m["pass"] == pass_ and m["peak_extra_bytes"] is not None]
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.subplots()
+            if m["pass"] == "forward" and m["peak_extra_bytes"] is not None]
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, key, title in zip(axes, ("peak_extra_bytes", "peak_repeat_bytes"),
+                              ("first call", "repeated call (same layer)")):
+        _memory_panel(ax, [m for m in rows if m.get(key) is not None], key)
+        ax.set_title(title)
+    axes[0].set_ylabel("forward peak extra memory / (col + out)")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+def _memory_panel(ax, rows: list[dict], key: str) -> None:
     markers = {"float32": "o", "float64": "s"}
     for impl in _impls(rows):
         hollow = impl == "original"
         for dtype, marker in markers.items():
-            pts = [((m["col_bytes"] + m["out_bytes"]) / 2**20,
-                    memory_ratio(m))
+            pts = [((m["col_bytes"] + m["out_bytes"]) / 2**20, memory_ratio(m, key))
                    for m in rows if m["impl"] == impl and m["dtype"] == dtype]
             if pts:
                 x, y = np.array(pts).T
@@ -148,15 +158,12 @@ def plot_memory(results: dict, pass_: str = "forward") -> Figure:
                            linewidth=1.5 if hollow else 0.5, label=f"{impl} {dtype}", zorder=3)
     for m in rows:  # name the shapes once, under the float32 points of the vectorized layer
         if m["impl"] == "vectorized" and m["dtype"] == "float32":
-            ax.annotate(m["shape"], ((m["col_bytes"] + m["out_bytes"]) / 2**20, memory_ratio(m)),
+            ax.annotate(m["shape"], ((m["col_bytes"] + m["out_bytes"]) / 2**20, memory_ratio(m, key)),
                         textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8)
     ax.axhline(1.0, color=COLORS["edge"], linewidth=1, label="col + out")
     ax.axhline(1.25, color=COLORS["edge"], linewidth=1, linestyle="--", label="1.25 x (col + out)")
     ax.set_xscale("log")
     ax.set_xlabel("col buffer + output (MiB)")
-    ax.set_ylabel(f"peak extra memory / (col + out), {pass_}")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    return fig
 
 
 def plot_attention_scaling(results: dict) -> Figure:
