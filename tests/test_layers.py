@@ -17,6 +17,7 @@ from strided_conv import (
     numerical_gradient,
     relative_error,
 )
+from strided_conv.bench.memory import peak_repeated_call_bytes
 
 LAYERS = [Convolution, SeedStyleConvolution]
 
@@ -125,6 +126,18 @@ def test_forward_extra_memory_is_one_col_buffer_plus_output():
     tracemalloc.stop()
     assert out.shape == (4, 16, 32, 32)
     assert peak <= 1.25 * budget
+
+
+def test_repeated_forward_does_not_hold_two_col_buffers():
+    # A training loop calls forward again on the same layer: the previous col must be
+    # released before the next is built, or the peak holds two of them.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 8, 32, 32))
+    layer = Convolution(rng.standard_normal((16, 8, 3, 3)), rng.standard_normal(16), 1, 1)
+    col_bytes = im2col_size(x.shape, 3, 3, 1, 1) * 8
+    budget = col_bytes + 4 * 16 * 32 * 32 * 8
+    assert peak_repeated_call_bytes(lambda: layer.forward(x)) <= 1.25 * budget
+    assert 1.25 * budget < 2 * col_bytes  # so the bound really excludes a second col
 
 
 def _layer():

@@ -121,6 +121,9 @@ class Convolution:
         FN, C, FH, FW = self.W.shape
         g = conv_geometry(x.shape, FH, FW, self.stride, self.pad, self.dilation)
         self.x, self._geometry = x, g
+        # Drop the previous call's col before building the new one: otherwise both are
+        # alive at the peak of every call after the first (two col buffers, not one).
+        self.col = None
         self.col = self._im2col(x, FH, FW, g.stride, g.pad, g.dilation)
         self.col_W = self.W.reshape(FN, -1).T
         return g
