@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +20,7 @@ from strided_conv import (
     input_dependence,
     package_outcome,
     second_conv_sizes,
+    tiled_conv1d,
 )
 from strided_conv.original.downconv import DownConv as OriginalDownConv
 
@@ -50,7 +53,36 @@ def test_defaults_give_the_original_output_with_its_weights():
     x = torch.randn(3, 200, 64)
     expected = orig(x.clone())
     assert expected.shape == (3, 4, 64)
-    torch.testing.assert_close(ours(x), expected, rtol=0, atol=0)
+    # One GEMM instead of Conv1d's kernel: the same sums in another order, so equal
+    # up to float32 rounding, and to float64 rounding in double precision.
+    torch.testing.assert_close(ours(x), expected)
+    torch.testing.assert_close(ours.double()(x.double()), orig.double()(x.double()),
+                               rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("tail", TAIL_POLICIES[::2])  # "pad" and "drop"
+@given(data=st.data())
+@settings(max_examples=40, deadline=None)
+def test_tiled_forward_equals_conv1d_layers(tail, data):
+    """forward() (tiled_conv1d) against the layers called the usual way, any valid config."""
+    n = data.draw(st.integers(1, 60), label="seq_len")
+    k1 = data.draw(st.integers(1, n), label="k1")
+    tail_pad = (-n) % k1 if tail == "pad" else 0
+    mid = (n + tail_pad) // k1
+    m = data.draw(st.sampled_from(feasible_segments(mid)), label="m")
+    torch.manual_seed(data.draw(st.integers(0, 2**16), label="seed"))
+    module = DownConv(n, 8, m, k1, channel_reduction=2, tail=tail).double()
+    x = torch.randn(2, n, 8, dtype=torch.float64)
+    h = torch.relu(module.conv1a(F.pad(x.transpose(1, 2), (0, tail_pad))))
+    expected = module.conv2a(h).transpose(1, 2)
+    torch.testing.assert_close(module(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_tiled_conv1d_rejects_overlapping_windows():
+    with pytest.raises(ValueError, match=r"stride == kernel_size.*kernel_size=3, stride=2"):
+        tiled_conv1d(torch.zeros(1, 6, 2), nn.Conv1d(2, 2, 3, stride=2))
+    with pytest.raises(ValueError, match="extra_right"):
+        tiled_conv1d(torch.zeros(1, 6, 2), nn.Conv1d(2, 2, 3, stride=3), extra_right=-1)
 
 
 def test_extra_repr_shows_the_derived_sizes():

@@ -44,6 +44,7 @@ from .downconv import (
     input_dependence,
     package_outcome,
     second_conv_sizes,
+    tiled_conv1d,
 )
 from .attention import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
 
@@ -80,6 +81,7 @@ __all__ = [
     "NumPyDownConv",
     "TAIL_POLICIES",
     "downconv_sizes",
+    "tiled_conv1d",
     "second_conv_sizes",
     "feasible_segments",
     "package_outcome",

@@ -4,11 +4,13 @@ r"""PAUP's ``DownConv``, with sizes that always add up (chapter 3).
 ``m_segments`` segment embeddings with two strided convolutions (Zhu et al.,
 SIGIR 2022)::
 
-    (B, seq_len, H) -> permute -> (B, H, seq_len)
+    (B, seq_len, H)
       conv1a: Conv1d(H -> H // channel_reduction, kernel k1, stride k1)  -> L1 positions
       relu1a: ReLU(inplace=True)
       conv2a: Conv1d(-> H, kernel k2, stride k2, padding p)              -> m positions
-    -> permute -> (B, m_segments, H)
+    -> (B, m_segments, H)
+
+(the original permutes to ``(B, H, seq_len)`` for ``nn.Conv1d`` and back).
 
 Size arithmetic (chapter 1's :func:`~strided_conv.conv_output_size`, with
 kernel = stride, so windows never overlap):
@@ -31,6 +33,12 @@ by brute force in the tests), so the module refuses the configuration.
 ``m_segments <= L1`` is necessary but not sufficient (``L1 = 5, m = 4``
 is impossible: four windows of two would need three zeros of padding, and
 symmetric padding puts two of them in the first window).
+
+Both convolutions have stride = kernel, so their windows tile the sequence:
+im2col duplicates nothing (the col matrix is the input, reshaped) and each
+convolution is one matrix product, computed directly in the
+``(batch, length, channels)`` layout by :func:`tiled_conv1d` -- no permutes,
+no copies, the same numbers as ``nn.Conv1d``.
 """
 from __future__ import annotations
 
@@ -49,6 +57,7 @@ from .output_size import conv_output_size
 __all__ = [
     "DownConv",
     "DownConvSizes",
+    "tiled_conv1d",
     "TAIL_POLICIES",
     "downconv_sizes",
     "second_conv_sizes",
@@ -226,7 +235,11 @@ class DownConv(nn.Module):
     - no segment is ever made only of padding: such configurations are
       **refused** (the error lists the feasible ``m_segments``);
     - items after the last full first-conv window are never dropped silently
-      (``tail``).
+      (``tail``);
+    - ``forward`` runs each convolution as one matrix product on the
+      ``(batch, length, channels)`` tensor (:func:`tiled_conv1d`), with the
+      layers' own weights: no permutes, same result as calling ``conv1a`` and
+      ``conv2a`` (hooks registered on those two layers are not called).
 
     Parameters
     ----------
@@ -311,11 +324,54 @@ class DownConv(nn.Module):
     def forward(self, input_tensor: torch.Tensor) -> torch.Tensor:
         """``(batch, seq_len, hidden_size)`` -> ``(batch, m_segments, hidden_size)``."""
         self.check_input(input_tensor)
-        x = input_tensor.permute(0, 2, 1)
-        if self.tail_padding:
-            x = F.pad(x, (0, self.tail_padding))  # zeros after the most recent item
-        x = self.relu1a(self.conv1a(x))
-        return self.conv2a(x).permute(0, 2, 1)
+        # Zeros after the most recent item (tail="pad"); tail="drop" leaves the last
+        # seq_len mod k1 items out of every window, as Conv1d's floor does.
+        x = self.relu1a(tiled_conv1d(input_tensor, self.conv1a, extra_right=self.tail_padding))
+        return tiled_conv1d(x, self.conv2a)
+
+
+def tiled_conv1d(x: torch.Tensor, conv: nn.Conv1d, extra_right: int = 0) -> torch.Tensor:
+    r"""Apply ``conv`` (stride = kernel) to ``x`` laid out ``(batch, length, channels)``.
+
+    When the stride equals the kernel size ``k`` the windows tile the (padded)
+    input without overlap, so im2col is a reshape,
+
+    .. math:: \text{col}[b, j, t C + c] = x_\text{pad}[b, j k + t, c],
+              \qquad j < o = \lfloor (L + 2p + e) / k \rfloor,
+
+    and the convolution is one product with the weight flattened in the same
+    ``(t, c)`` order: ``out = col @ W.permute(0, 2, 1).reshape(C_out, k*C).T + b``.
+    Positions after the last full window are not read, as in ``nn.Conv1d``.
+
+    Parameters
+    ----------
+    x : Tensor, shape ``(batch, length, C_in)``
+    conv : nn.Conv1d
+        Its ``weight`` ``(C_out, C_in, k)``, ``bias`` and per-side ``padding`` p
+        are used; it must have ``stride == kernel_size``, dilation 1, groups 1
+        and zero padding.
+    extra_right : int, default 0
+        Zeros appended after the right padding (DownConv's ``tail_padding``).
+
+    Returns
+    -------
+    Tensor, shape ``(batch, o, C_out)``: ``conv(x.transpose(1, 2)).transpose(1, 2)``
+    evaluated on ``x`` right-padded by ``extra_right`` zeros.
+    """
+    (k,), (stride,), (pad,) = conv.kernel_size, conv.stride, conv.padding
+    if (stride, conv.dilation[0], conv.groups, conv.padding_mode) != (k, 1, 1, "zeros"):
+        raise ValueError(
+            f"conv must have stride == kernel_size, dilation 1, groups 1 and zero padding, "
+            f"got kernel_size={k}, stride={stride}, dilation={conv.dilation[0]}, "
+            f"groups={conv.groups}, padding_mode={conv.padding_mode!r}")
+    check_int("extra_right", extra_right, 0)
+    if pad or extra_right:
+        x = F.pad(x, (0, 0, pad, pad + extra_right))
+    batch, length, channels = x.shape
+    windows = length // k
+    col = x[:, :windows * k].reshape(batch, windows, k * channels)
+    weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, k * channels)
+    return F.linear(col, weight, conv.bias)
 
 
 def input_dependence(module: nn.Module, seq_len: int, hidden_size: int) -> np.ndarray:
