@@ -5,7 +5,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
 
 from strided_conv import DownConv, input_dependence
 from strided_conv.figures.segments import (
@@ -18,13 +17,7 @@ from strided_conv.figures.segments import (
 from strided_conv.original.downconv import run_original
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: extra threads only add hand-off overhead (and contention on shared CI cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_outcome_grid_counts_at_200():

@@ -56,6 +56,10 @@ def test_im2col_matches_the_definition(geo, seed):
     expected = brute_im2col(x, fh, fw, s, p, d)
     np.testing.assert_array_equal(im2col(x, fh, fw, s, p, d), expected)
     np.testing.assert_array_equal(im2col_seed_style(x, fh, fw, s, p, d), expected)
+    stale = np.asfortranarray(np.full_like(expected, 7))  # a buffer holding other values
+    refilled = im2col(x, fh, fw, s, p, d, out=stale)
+    assert refilled is stale
+    np.testing.assert_array_equal(refilled, expected)
 
 
 @settings(max_examples=60, deadline=None)
@@ -187,3 +191,14 @@ def test_col2im_rejects_wrong_col_shape():
 def test_col2im_rejects_bad_input_shape():
     with pytest.raises(ValueError, match="4-D"):
         col2im(np.zeros((4, 9)), (1, 4, 4), 3, 3)
+
+
+def test_im2col_out_must_match_shape_dtype_and_order():
+    x = np.zeros((2, 3, 5, 5))
+    good = im2col(x, 3, 3)
+    for bad in (np.zeros((good.shape[0], good.shape[1] + 1), order="F"),
+                good.astype(np.float32), np.ascontiguousarray(good)):
+        with pytest.raises(ValueError, match=r"out must be a Fortran-ordered array of shape \(N\*OH\*OW"):
+            im2col(x, 3, 3, out=bad)
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray or None, got list"):
+        im2col(x, 3, 3, out=[])

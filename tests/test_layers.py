@@ -6,6 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,6 +127,21 @@ def test_forward_extra_memory_is_one_col_buffer_plus_output():
     tracemalloc.stop()
     assert out.shape == (4, 16, 32, 32)
     assert peak <= 1.25 * budget
+
+
+def test_forward_refills_col_in_place_and_allocates_anew_for_another_shape():
+    rng = np.random.default_rng(0)
+    layer = Convolution(rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4), 2, 1)
+    x1, x2 = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((2, 3, 7, 7))
+    layer.forward(x1)
+    col = layer.col
+    out2 = layer.forward(x2)
+    assert layer.col is col  # same buffer, new values
+    expected = F.conv2d(torch.from_numpy(x2), torch.from_numpy(layer.W), torch.from_numpy(layer.b),
+                        stride=2, padding=1).numpy()
+    np.testing.assert_allclose(out2, expected, rtol=1e-12, atol=1e-12)
+    layer.forward(rng.standard_normal((3, 3, 7, 7)))
+    assert layer.col is not col and layer.col.shape[0] == 3 * 4 * 4
 
 
 def test_repeated_forward_does_not_hold_two_col_buffers():

@@ -81,3 +81,12 @@ def test_excluded_outputs_are_only_timings(notebook):
             assert re.search(r"tim(e|ing)|bench|perf_counter", src, re.I), (
                 f"{path.name} code cell {i} skips comparison but measures no time"
             )
+
+
+def test_plotting_cells_end_with_a_semicolon(notebook):
+    """A cell that draws a figure ends with ``;``, so no object repr follows the picture."""
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb)):
+        if any("image/png" in out.get("data", {}) for out in cell["outputs"]):
+            last = "".join(cell["source"]).rstrip().splitlines()[-1]
+            assert last.endswith(";"), f"{path.name} code cell {i} draws but ends with {last!r}"

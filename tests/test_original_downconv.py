@@ -3,18 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from strided_conv.original.downconv import OUTCOMES, DownConv, original_sizes, run_original
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: extra threads only add hand-off overhead (and contention on shared CI cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_defaults_give_four_segments_and_print_nothing():

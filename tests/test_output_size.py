@@ -94,16 +94,20 @@ def test_same_padding_matches_pytorch(i, k, d):
     assert torch.equal(ours, theirs)
 
 
-@pytest.mark.parametrize("fn", [conv_output_size, window_starts, unvisited_tail,
-                                transposed_output_padding])
-@pytest.mark.parametrize(
-    "kwargs, exc, words",
-    [
+BELOW_MINIMUM = [  # every size function shares these rules
         (dict(input_size=0), ValueError, "input_size must be >= 1, got 0"),
         (dict(kernel_size=0), ValueError, "kernel_size must be >= 1, got 0"),
         (dict(stride=0), ValueError, "stride must be >= 1, got 0"),
         (dict(padding=-1), ValueError, "padding must be >= 0, got -1"),
         (dict(dilation=0), ValueError, "dilation must be >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize("fn", [conv_output_size, window_starts, unvisited_tail,
+                                transposed_output_padding])
+@pytest.mark.parametrize(
+    "kwargs, exc, words",
+    BELOW_MINIMUM + [
         (dict(stride=2.0), TypeError, "stride must be an int, got 2.0"),
         (dict(input_size=True), TypeError, "input_size must be an int, got True"),
         (dict(kernel_size=9), ValueError, "no window fits"),
@@ -244,12 +248,7 @@ def test_tf_same_padding_bad_input(kwargs, exc, words):
 
 @pytest.mark.parametrize(
     "kwargs, exc, words",
-    [
-        (dict(input_size=0), ValueError, "input_size must be >= 1, got 0"),
-        (dict(kernel_size=0), ValueError, "kernel_size must be >= 1, got 0"),
-        (dict(stride=0), ValueError, "stride must be >= 1, got 0"),
-        (dict(padding=-1), ValueError, "padding must be >= 0, got -1"),
-        (dict(dilation=0), ValueError, "dilation must be >= 1, got 0"),
+    BELOW_MINIMUM + [
         (dict(kernel_size=3.0), TypeError, "kernel_size must be an int, got 3.0"),
         (dict(padding=False), TypeError, "padding must be an int, got False"),
     ],

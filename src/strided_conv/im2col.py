@@ -151,6 +151,8 @@ def im2col(
     stride: int | tuple[int, int] = 1,
     pad: int | tuple[int, int] = 0,
     dilation: int | tuple[int, int] = 1,
+    *,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unfold every receptive field of ``input_data`` into one row (vectorized).
 
@@ -169,6 +171,11 @@ def im2col(
         Kernel size ``FH``, ``FW``.
     stride, pad, dilation : int or (int, int)
         As in ``torch.nn.functional.conv2d``.
+    out : ndarray, optional
+        Write the result into this array and return it: a Fortran-ordered
+        array of the result's shape and dtype, typically an earlier result of
+        this function. A fresh buffer of this size costs a page fault per 4 KiB
+        on first write; refilling one that is already mapped does not.
 
     Returns
     -------
@@ -177,6 +184,7 @@ def im2col(
     """
     x = _check_array("input_data", input_data, 4)
     g = conv_geometry(x.shape, filter_h, filter_w, stride, pad, dilation)
+    col_t = _col_t_buffer(out, g, x.dtype)
     xp = _pad(x, g.pad)
     s_n, s_c, s_h, s_w = xp.strides
     (sh, sw), (dh, dw) = g.stride, g.dilation
@@ -186,9 +194,24 @@ def im2col(
         strides=(s_c, dh * s_h, dw * s_w, s_n, sh * s_h, sw * s_w),
         writeable=False,
     )
-    col_t = np.empty((g.C * g.FH * g.FW, g.N * g.OH * g.OW), dtype=x.dtype)
     col_t.reshape(windows.shape)[...] = windows  # the one copy
-    return col_t.T
+    return col_t.T if out is None else out
+
+
+def _col_t_buffer(out: np.ndarray | None, g: ConvGeometry, dtype: np.dtype) -> np.ndarray:
+    """The C-ordered ``(C*FH*FW, N*OH*OW)`` buffer im2col fills: ``out.T``, or a new one."""
+    shape = (g.C * g.FH * g.FW, g.N * g.OH * g.OW)
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray or None, got {type(out).__name__}")
+    if out.shape != shape[::-1] or out.dtype != dtype or not out.T.flags.c_contiguous:
+        raise ValueError(
+            f"out must be a Fortran-ordered array of shape (N*OH*OW, C*FH*FW) = {shape[::-1]} "
+            f"and dtype {dtype} (an earlier im2col result), got shape {out.shape}, dtype "
+            f"{out.dtype}, Fortran-ordered={out.T.flags.c_contiguous}"
+        )
+    return out.T
 
 
 _CACHE_BYTES = 1 << 18

@@ -84,12 +84,14 @@ class Convolution:
     x, col, col_W : ndarray or None
         Saved by :meth:`forward` for :meth:`backward` (names as in the seed):
         the input, ``im2col(x)`` of shape ``(N*OH*OW, C*FH*FW)`` and
-        ``W.reshape(FN, -1).T`` of shape ``(C*FH*FW, FN)``.
+        ``W.reshape(FN, -1).T`` of shape ``(C*FH*FW, FN)``. The next
+        :meth:`forward` with an input of the same shape and dtype refills
+        ``col`` in place (one buffer for a whole training loop): copy it to
+        keep it.
     dW, db : ndarray or None
         Gradients set by :meth:`backward`, shaped like ``W`` and ``b``.
     """
 
-    _im2col = staticmethod(im2col)
     _col2im = staticmethod(col2im)
 
     def __init__(
@@ -121,12 +123,22 @@ class Convolution:
         FN, C, FH, FW = self.W.shape
         g = conv_geometry(x.shape, FH, FW, self.stride, self.pad, self.dilation)
         self.x, self._geometry = x, g
-        # Drop the previous call's col before building the new one: otherwise both are
-        # alive at the peak of every call after the first (two col buffers, not one).
-        self.col = None
-        self.col = self._im2col(x, FH, FW, g.stride, g.pad, g.dilation)
+        self.col = self._make_col(x, g)
         self.col_W = self.W.reshape(FN, -1).T
         return g
+
+    def _make_col(self, x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+        """im2col into the previous call's col when shape and dtype match, else a new one.
+
+        Refilling a buffer that is already mapped avoids a page fault per 4 KiB;
+        a buffer that cannot be reused is released *before* the new one exists,
+        so the peak never holds two col matrices.
+        """
+        old, self.col = self.col, None
+        rows, cols = g.N * g.OH * g.OW, g.C * g.FH * g.FW
+        if old is not None and (old.shape != (rows, cols) or old.dtype != x.dtype):
+            old = None
+        return im2col(x, g.FH, g.FW, g.stride, g.pad, g.dilation, out=old)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the convolution of ``x``, shape ``(N, FN, OH, OW)``, C-contiguous.
@@ -189,8 +201,11 @@ class SeedStyleConvolution(Convolution):
     chapter's and the benchmark's comparisons.
     """
 
-    _im2col = staticmethod(im2col_seed_style)
     _col2im = staticmethod(col2im_seed_style)
+
+    def _make_col(self, x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+        self.col = None  # released before the new one is built, as in Convolution
+        return im2col_seed_style(x, g.FH, g.FW, g.stride, g.pad, g.dilation)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         g = self._prepare(x)

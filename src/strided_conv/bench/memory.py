@@ -14,7 +14,8 @@ the largest footprint ever, not this call's), so the torch rows are recorded as
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 __all__ = ["peak_extra_bytes", "peak_repeated_call_bytes", "TORCH_MEMORY_NOTE"]
 
@@ -22,6 +23,19 @@ TORCH_MEMORY_NOTE = (
     "not measured: PyTorch's CPU allocator is invisible to tracemalloc, and the "
     "resident set size keeps freed pages, so it cannot isolate one call"
 )
+
+
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """Trace allocations inside the block; leave tracing as it was found."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        yield
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
 
 
 def peak_extra_bytes(fn: Callable[[], object]) -> int:
@@ -32,18 +46,12 @@ def peak_extra_bytes(fn: Callable[[], object]) -> int:
     allocated before the call (inputs, a previous call's cache) is not traced,
     so freeing it during the call does not hide the call's own allocations.
     """
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
+    with _tracing():
         tracemalloc.reset_peak()
         before, _ = tracemalloc.get_traced_memory()
         result = fn()
         _, peak = tracemalloc.get_traced_memory()
         del result
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
     return max(0, peak - before)
 
 
@@ -55,10 +63,7 @@ def peak_repeated_call_bytes(fn: Callable[[], object]) -> int:
     its own. A layer that replaces its cache only after building the new one
     holds two col buffers at that moment; one that releases or reuses it, one.
     """
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
+    with _tracing():
         before, _ = tracemalloc.get_traced_memory()
         result = fn()
         del result
@@ -66,7 +71,4 @@ def peak_repeated_call_bytes(fn: Callable[[], object]) -> int:
         result = fn()
         _, peak = tracemalloc.get_traced_memory()
         del result
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
     return max(0, peak - before)
