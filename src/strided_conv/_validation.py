@@ -23,6 +23,10 @@ def check_int(name: str, value: Any, minimum: int | None = None) -> int:
     ValueError
         If ``value < minimum``.
     """
+    if type(value) is int:  # the common case, without the slower ABC check below
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
             f"{name} must be an int, got {value!r} of type {type(value).__name__}"

@@ -184,6 +184,12 @@ def im2col(
     """
     x = _check_array("input_data", input_data, 4)
     g = conv_geometry(x.shape, filter_h, filter_w, stride, pad, dilation)
+    return im2col_checked(x, g, out)
+
+
+def im2col_checked(x: np.ndarray, g: ConvGeometry, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`im2col` for an ``x`` and geometry ``g = conv_geometry(x.shape, ...)`` already
+    checked by the caller (a layer checks once per call, not once per step)."""
     col_t = _col_t_buffer(out, g, x.dtype)
     xp = _pad(x, g.pad)
     s_n, s_c, s_h, s_w = xp.strides
@@ -277,7 +283,11 @@ def col2im(
         ``im2col`` filled from ``x[n, c, h, w]``.
     """
     g = conv_geometry(tuple(input_shape), filter_h, filter_w, stride, pad, dilation)
-    col = _check_col(col, g)
+    return col2im_checked(_check_col(col, g), g)
+
+
+def col2im_checked(col: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """:func:`col2im` for a ``col`` of the shape ``g`` implies, already checked by the caller."""
     # A view for C- or F-ordered col: both only split axes.
     col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW)
     img = np.zeros((g.N, g.C, g.H, g.W), dtype=col.dtype)

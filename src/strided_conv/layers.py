@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .im2col import ConvGeometry, col2im, col2im_seed_style, conv_geometry, im2col, im2col_seed_style
+from .im2col import (
+    ConvGeometry, col2im_checked, col2im_seed_style, conv_geometry, im2col_checked, im2col_seed_style,
+)
 from ._validation import check_pair
 
 __all__ = ["Convolution", "SeedStyleConvolution", "conv2d_naive"]
@@ -92,8 +94,6 @@ class Convolution:
         Gradients set by :meth:`backward`, shaped like ``W`` and ``b``.
     """
 
-    _col2im = staticmethod(col2im)
-
     def __init__(
         self,
         W: np.ndarray,
@@ -138,7 +138,7 @@ class Convolution:
         rows, cols = g.N * g.OH * g.OW, g.C * g.FH * g.FW
         if old is not None and (old.shape != (rows, cols) or old.dtype != x.dtype):
             old = None
-        return im2col(x, g.FH, g.FW, g.stride, g.pad, g.dilation, out=old)
+        return im2col_checked(x, g, out=old)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the convolution of ``x``, shape ``(N, FN, OH, OW)``, C-contiguous.
@@ -187,7 +187,7 @@ class Convolution:
         self.db = dout_t.sum(axis=1)
         self.dW = (dout_t @ self.col).reshape(self.W.shape)
         dcol = (self.col_W @ dout_t).T  # (N*OH*OW, C*FH*FW), same layout as col
-        return self._col2im(dcol, self.x.shape, g.FH, g.FW, g.stride, g.pad, g.dilation)
+        return col2im_checked(dcol, g)
 
 
 class SeedStyleConvolution(Convolution):
@@ -200,8 +200,6 @@ class SeedStyleConvolution(Convolution):
     :func:`strided_conv.conv_output_size`, dtypes are kept. Kept for the
     chapter's and the benchmark's comparisons.
     """
-
-    _col2im = staticmethod(col2im_seed_style)
 
     def _make_col(self, x: np.ndarray, g: ConvGeometry) -> np.ndarray:
         self.col = None  # released before the new one is built, as in Convolution
@@ -219,7 +217,7 @@ class SeedStyleConvolution(Convolution):
         self.db = np.sum(dout, axis=0)
         self.dW = np.dot(self.col.T, dout).transpose(1, 0).reshape(FN, C, FH, FW)
         dcol = np.dot(dout, self.col_W.T)
-        return self._col2im(dcol, self.x.shape, FH, FW, g.stride, g.pad, g.dilation)
+        return col2im_seed_style(dcol, self.x.shape, FH, FW, g.stride, g.pad, g.dilation)
 
 
 def conv2d_naive(
