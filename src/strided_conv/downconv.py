@@ -38,7 +38,7 @@ Both convolutions have stride = kernel, so their windows tile the sequence:
 im2col duplicates nothing (the col matrix is the input, reshaped) and each
 convolution is one matrix product, computed directly in the
 ``(batch, length, channels)`` layout by :func:`tiled_conv1d` -- no permutes,
-no copies, the same numbers as ``nn.Conv1d``.
+no copy beyond the zero padding, the same sums as ``nn.Conv1d`` (up to rounding).
 """
 from __future__ import annotations
 
