@@ -37,7 +37,7 @@ symmetric padding puts two of them in the first window).
 Both convolutions have stride = kernel, so their windows tile the sequence:
 im2col duplicates nothing (the col matrix is the input, reshaped) and each
 convolution is one matrix product, computed directly in the
-``(batch, length, channels)`` layout by :func:`tiled_conv1d` -- no permutes,
+``(batch, length, channels)`` layout by :func:`~strided_conv.tiled_conv1d` -- no permutes,
 no copy beyond the zero padding, the same sums as ``nn.Conv1d`` (up to rounding).
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ class DownConvSizes:
     seq_len, m_segments, k1 : int
         The configuration.
     tail : str
-        The tail policy, one of :data:`TAIL_POLICIES`.
+        The tail policy, one of :data:`~strided_conv.TAIL_POLICIES`.
     tail_items : int
         ``seq_len mod k1``: items beyond the last full first-conv window.
     tail_padding : int
@@ -237,7 +237,7 @@ class DownConv(nn.Module):
     - items after the last full first-conv window are never dropped silently
       (``tail``);
     - ``forward`` runs each convolution as one matrix product on the
-      ``(batch, length, channels)`` tensor (:func:`tiled_conv1d`), with the
+      ``(batch, length, channels)`` tensor (:func:`~strided_conv.tiled_conv1d`), with the
       layers' own weights: no permutes, same result as calling ``conv1a`` and
       ``conv2a`` (hooks registered on those two layers are not called).
 

@@ -17,12 +17,12 @@ and ``col2im(im2col(x))`` is ``x`` times the number of windows covering each pix
 
 Two implementations of each are kept because the chapter compares them:
 
-- :func:`im2col_seed_style` / :func:`col2im_seed_style` follow the seed
+- :func:`~strided_conv.im2col_seed_style` / :func:`~strided_conv.col2im_seed_style` follow the seed
   (*Deep Learning from Scratch*): one strided slice copy per kernel offset into
   an ``(N, C, FH, FW, OH, OW)`` buffer, then a transposing copy. Its defects
   (``int()`` truncation, float64 promotion, oversize col2im buffer) are fixed,
   its structure, and its second copy of the col buffer, are not.
-- :func:`im2col` / :func:`col2im` (the public, fast ones) take one strided view
+- :func:`~strided_conv.im2col` / :func:`~strided_conv.col2im` (the public, fast ones) take one strided view
   of the padded input and copy it **once**; ``col2im`` adds into a buffer of
   exactly the input's shape.
 

@@ -22,7 +22,7 @@ Three implementations:
   the input's size.
 - :class:`SeedStyleConvolution` -- the seed's forward/backward line by line,
   on :func:`~strided_conv.im2col_seed_style`; only the defects are fixed.
-- :func:`conv2d_naive` -- the definition as loops, a test oracle for tiny shapes.
+- :func:`~strided_conv.conv2d_naive` -- the definition as loops, a test oracle for tiny shapes.
 
 dtype rule: ``x``, ``W``, ``b`` and ``dout`` must share one floating dtype
 (float16, float32 or float64); anything else raises ``TypeError`` naming the

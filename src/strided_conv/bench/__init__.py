@@ -5,19 +5,19 @@ the book's committed results come from::
 
     python -m strided_conv.bench --suite all --out book/bench_results.json
 
-or from Python with ``run(BenchConfig(...))``. Modules: :mod:`~.config`
-(what to measure), :mod:`~.cases` (shapes, FLOP counts), :mod:`~.conv_impls`
-and :mod:`~.attention_suite` (the implementation tables), :mod:`~.timing`
-(interleaving, median, slopes), :mod:`~.checks` (agreement with PyTorch before
-timing), :mod:`~.memory` (tracemalloc), :mod:`~.machine`, :mod:`~.runner`,
-:mod:`~.report` (tables and target verdicts), :mod:`~.schema`, :mod:`~.cli`.
+or from Python with ``run(BenchConfig(...))``. Modules: ``config``
+(what to measure), ``cases`` (shapes, FLOP counts), ``conv_impls``
+and ``attention_suite`` (the implementation tables), ``timing``
+(interleaving, median, slopes), ``checks`` (agreement with PyTorch before
+timing), ``memory`` (tracemalloc), ``machine``, ``runner``,
+``report`` (tables and target verdicts), ``schema``, ``cli``.
 
 Method
 ------
 - All pools (OpenBLAS via threadpoolctl, OpenMP, torch) get the same thread
   count, 1 by default.
 - Each implementation's result is compared with PyTorch's first
-  (:func:`~.checks.check_close`); a mismatch raises :class:`BenchMismatchError`.
+  (``checks.check_close``); a mismatch raises :class:`BenchMismatchError`.
 - Warm-up calls, then repetitions in round-robin order ``A B C A B C ...``;
   every repetition time is stored, and tables use the median.
 - GFLOP/s = FLOP / median seconds / 1e9, with FLOP = ``2*N*FN*OH*OW*C*FH*FW``
@@ -27,7 +27,7 @@ Method
 
 Results JSON (schema version 1)
 -------------------------------
-Checked by :func:`validate_results` against :data:`~.schema.SCHEMA`::
+Checked by :func:`validate_results` against ``schema.SCHEMA``::
 
     schema_version   int, 1
     command          str, the command line (or "python API")

@@ -23,7 +23,7 @@ class Nullable:
 
 
 class SchemaError(ValueError):
-    """The results do not follow :data:`SCHEMA`; the message gives the path of the first error."""
+    """The results do not follow ``SCHEMA``; the message gives the path of the first error."""
 
 
 TIMING = {"impl": str, "times_s": [NUM], "median_s": NUM}
@@ -61,7 +61,7 @@ SCHEMA: dict[str, Any] = {
 def validate_results(results: Any, spec: Any = None, path: str = "results") -> None:
     """Raise :class:`SchemaError` naming the first path where ``results`` breaks ``spec``.
 
-    ``spec`` defaults to :data:`SCHEMA`. A dict spec whose only key is a type
+    ``spec`` defaults to ``SCHEMA``. A dict spec whose only key is a type
     (``{str: NUM}``) means "any keys of that type, every value matching".
     """
     spec = SCHEMA if spec is None else spec

@@ -1,7 +1,7 @@
 """Figures of the "Performance" chapter, drawn from a benchmark results dict.
 
 Every function takes the dict :func:`strided_conv.bench.run` returns (or the
-committed JSON loaded with :func:`json.load`) and returns a
+committed JSON loaded with ``json.load``) and returns a
 :class:`matplotlib.figure.Figure`. One colour per implementation, taken from
 the book's palette: PyTorch in the "output" green, the package's vectorized
 layer in the "input" blue, the seed-style layer in the "window" orange, the

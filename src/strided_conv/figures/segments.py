@@ -52,7 +52,7 @@ def outcome_grid(seq_len: int, which: str, m_max: int = 50, k1_max: int = 200) -
     """Outcome of every ``(m, k1)``, ``m`` in ``1..m_max`` (rows), ``k1`` in ``1..k1_max``.
 
     ``which="original"`` uses :func:`strided_conv.original.downconv.original_sizes`,
-    ``which="package"`` uses :func:`strided_conv.downconv.package_outcome`.
+    ``which="package"`` uses :func:`strided_conv.package_outcome`.
 
     Returns
     -------
@@ -131,7 +131,7 @@ def plot_receptive_fields(panels: Sequence[tuple[str, np.ndarray]]) -> Figure:
     ----------
     panels : sequence of (title, depends)
         ``depends`` is a boolean ``(n_segments, seq_len)`` matrix, e.g. measured
-        by :func:`strided_conv.downconv.input_dependence`. Each segment is a
+        by :func:`strided_conv.input_dependence`. Each segment is a
         row of bars (green/orange alternate between neighbours); a segment that
         reads nothing is a grey hatched row ("padding only"); positions that no
         segment reads are red bars in the top row ("never read").
@@ -194,7 +194,7 @@ def plot_attention_map(maps: Sequence[tuple[str, np.ndarray]]) -> Figure:
 def plot_attention_timing(timings: dict[str, list[float]]) -> Figure:
     """Forward time against ``n`` on log-log axes, with the fitted slopes in the legend.
 
-    ``timings`` is the dict returned by :func:`strided_conv.attention.time_attention`.
+    ``timings`` is the dict returned by :func:`strided_conv.time_attention`.
     """
     n = np.asarray(timings["n"], dtype=float)
     fig = Figure(figsize=(6, 4), layout="constrained")

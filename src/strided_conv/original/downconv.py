@@ -205,7 +205,7 @@ def run_original(seq_len: int = 200, m_segments: int = 4, k1: int = 10,
                  hidden_size: int = 1, channel_reduction: int = 1) -> OriginalRun:
     """Build the original module, run it, and measure what each segment reads.
 
-    The measurement is :func:`strided_conv.downconv.input_dependence`: all
+    The measurement is :func:`strided_conv.input_dependence`: all
     weights 1, biases 0, float64, one one-hot input per position, so output
     ``j`` is non-zero for input ``t`` exactly when segment ``j`` reads ``t``.
     The sizes do not depend on ``hidden_size`` or ``channel_reduction``, so
