@@ -120,3 +120,109 @@ def test_internal_links_are_not_broken(site):
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert re.search(r"\b0 errors found", proc.stdout), proc.stdout[-2000:]
+
+
+# --- The apparatus of a book: numbered figures, exercises with closed solutions, no
+# --- sideways scrolling, an API reference for every public name.
+
+def _soup(page: Path):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+
+
+def _chapter_pages(site: Path) -> list[Path]:
+    """Pages made from notebooks: they have cell outputs."""
+    return [p for p in _pages(site) if 'class="cell_output' in p.read_text(encoding="utf-8")]
+
+
+def test_every_figure_is_numbered_and_captioned(site):
+    pages = _chapter_pages(site)
+    assert pages, "no notebook page in the build"
+    bare = []
+    for page in pages:
+        main = _soup(page).find("main") or _soup(page)
+        for img in main.find_all("img"):
+            fig = img.find_parent("figure")
+            number = fig.find(class_="caption-number") if fig else None
+            text = fig.find("figcaption").get_text(" ", strip=True) if fig else ""
+            if number is None or len(text) <= len(number.get_text(strip=True)) + 10:
+                bare.append(f"{page.name}: {img.get('src', '')[-20:]}")
+    assert not bare, "figures without a numbered caption: " + ", ".join(bare)
+
+
+def test_every_exercise_has_a_solution_closed_by_default(site):
+    n_exercises = 0
+    for page in _chapter_pages(site):
+        soup = _soup(page)
+        exercises = [d for d in soup.find_all("div") if "exercise" in d.get("class", [])]
+        solutions = [d for d in soup.find_all("div") if "solution" in d.get("class", [])]
+        n_exercises += len(exercises)
+        solved = set()
+        for sol in solutions:
+            classes = sol.get("class", [])
+            assert "dropdown" in classes and "toggle-shown" not in classes, (
+                f"{page.name}: a solution is open by default ({' '.join(classes)})"
+            )
+            for a in sol.find_all("a", href=True):
+                solved.add(a["href"].split("#")[-1])
+        for ex in exercises:
+            assert ex.get("id") in solved, f"{page.name}: exercise {ex.get('id')} has no solution"
+    assert n_exercises > 0, "the book has no {exercise} blocks"
+
+
+def test_reference_documents_every_public_name(site):
+    import strided_conv
+
+    html = (site / "book" / "reference.html").read_text(encoding="utf-8")
+    missing = [n for n in strided_conv.__all__ if f'id="strided_conv.{n}"' not in html]
+    assert not missing, f"the API reference lacks {missing}"
+
+
+_OVERFLOW_SCRIPT = """
+<script>
+window.addEventListener('load', () => {
+  const out = [];
+  for (const pre of document.querySelectorAll('main pre')) {
+    if (pre.scrollWidth > pre.clientWidth + 1) {
+      out.push((pre.textContent.trim().split('\\n')[0] || '').slice(0, 100));
+    }
+  }
+  const el = document.createElement('div');
+  el.id = 'overflow-report';
+  el.textContent = JSON.stringify(out);
+  document.body.appendChild(el);
+});
+</script>
+"""
+
+
+def test_no_code_or_output_block_scrolls_sideways(site, tmp_path):
+    """At a 1280 px window every code and output block fits its column.
+
+    A copy of each page with a small measuring script is opened in headless
+    Chromium; the script lists every ``<pre>`` whose content is wider than its box.
+    """
+    import json
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "headless Chromium is required: apt-get install chromium"
+    offenders = {}
+    for page in _chapter_pages(site):
+        probe = page.with_name(page.stem + ".overflow-probe.html")
+        probe.write_text(page.read_text(encoding="utf-8").replace(
+            "</body>", _OVERFLOW_SCRIPT + "</body>"), encoding="utf-8")
+        proc = subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+             "--window-size=1280,1000", "--virtual-time-budget=10000", "--dump-dom",
+             probe.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )
+        probe.unlink()
+        found = re.search(r'<div id="overflow-report">(.*?)</div>', proc.stdout, re.S)
+        assert found, f"{page.name}: the measuring script did not run"
+        wide = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&")
+                          .replace("&lt;", "<").replace("&gt;", ">"))
+        if wide:
+            offenders[page.name] = wide
+    assert not offenders, "blocks wider than the column (page: first lines): " + str(offenders)

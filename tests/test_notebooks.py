@@ -90,3 +90,54 @@ def test_plotting_cells_end_with_a_semicolon(notebook):
         if any("image/png" in out.get("data", {}) for out in cell["outputs"]):
             last = "".join(cell["source"]).rstrip().splitlines()[-1]
             assert last.endswith(";"), f"{path.name} code cell {i} draws but ends with {last!r}"
+
+
+def _png_width_inches(b64: str) -> float:
+    """Physical width of a stored PNG: pixels over the resolution in its pHYs chunk."""
+    import base64
+    import struct
+
+    data = base64.b64decode(b64)
+    width_px = struct.unpack(">I", data[16:20])[0]
+    dpi = 100.0  # matplotlib's default when the file states none
+    pos = 8
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"pHYs":
+            ppm_x, _, unit = struct.unpack(">IIB", data[pos + 8:pos + 17])
+            if unit == 1 and ppm_x:
+                dpi = ppm_x * 0.0254
+            break
+        if kind == b"IDAT":
+            break
+        pos += 12 + length
+    return width_px / dpi
+
+
+def test_stored_figures_fit_the_column(notebook):
+    """No stored figure is wider than the page's content column (7.5 in at 1280 px)."""
+    from strided_conv.figures import COLUMN_WIDTH_IN
+
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb)):
+        for out in cell["outputs"]:
+            png = out.get("data", {}).get("image/png")
+            if png:
+                width = _png_width_inches(png)
+                assert width <= COLUMN_WIDTH_IN + 0.05, (
+                    f"{path.name} code cell {i}: figure {width:.2f} in wide, "
+                    f"column {COLUMN_WIDTH_IN} in"
+                )
+
+
+def test_code_and_output_lines_fit_the_page(notebook):
+    """Code and text output lines are at most 80 characters: the page does not scroll."""
+    path, nb = notebook
+    for i, cell in enumerate(_code_cells(nb)):
+        lines = "".join(cell["source"]).splitlines()
+        for out in cell["outputs"]:
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            if "image/png" not in out.get("data", {}) and "text/html" not in out.get("data", {}):
+                lines += "".join(text).splitlines()
+        wide = [line for line in lines if len(line) > 80]
+        assert not wide, f"{path.name} code cell {i}: {len(wide)} lines over 80: {wide[0]!r}"
