@@ -177,6 +177,17 @@ def test_reference_documents_every_public_name(site):
     html = (site / "book" / "reference.html").read_text(encoding="utf-8")
     missing = [n for n in strided_conv.__all__ if f'id="strided_conv.{n}"' not in html]
     assert not missing, f"the API reference lacks {missing}"
+    soup = _soup(site / "book" / "reference.html")
+    unlinked = []
+    for name in strided_conv.__all__:
+        entry = soup.find(id=f"strided_conv.{name}").find_parent("dl")
+        body = entry.find("dd", recursive=False)
+        link = next((a for a in body.find_all("a", href=True, recursive=True)
+                     if "Explained in" in a.find_parent("p").get_text() and "#ch-" in a["href"]),
+                    None) if body else None
+        if link is None:
+            unlinked.append(name)
+    assert not unlinked, f"entries that do not link to the chapter explaining them: {unlinked}"
 
 
 _OVERFLOW_SCRIPT = """
