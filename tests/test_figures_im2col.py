@@ -7,19 +7,22 @@ where gradient flows.
 """
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from PIL import Image
 
 from strided_conv import (
     Convolution, col2im, conv_output_size, im2col, window_coverage, window_starts,
 )
-from strided_conv.figures import COLORS, OKABE_ITO, legibility_problems
+from strided_conv.figures import COLORS, COLUMN_WIDTH_IN, DPI, OKABE_ITO, legibility_problems
 from strided_conv.figures.im2col import (
     animate_im2col,
     im2col_animation_html,
@@ -55,6 +58,13 @@ def _grid_cells(fig: Figure, prefix: str, size: int) -> dict[tuple[int, int], st
     return {divmod(k, size): gid.split(":")[1] for k, gid in enumerate(cells)}
 
 
+def _drawn(anim):
+    """Mark an animation as used: matplotlib warns when one is deleted unrendered,
+    and these tests inspect its frames without rendering a movie."""
+    anim._draw_was_started = True
+    return anim
+
+
 FIGURES = [
     lambda: plot_im2col_rows(4, 3, 1),
     lambda: plot_im2col_rows(4, 3, 2),
@@ -63,7 +73,7 @@ FIGURES = [
     lambda: plot_col2im_scatter_add(5, 3, 2),
     lambda: plot_backward_routes(8, 3, 2),
     lambda: plot_backward_routes(5, 3, 1),
-    lambda: animate_im2col(4, 3, 1)._fig,
+    lambda: _drawn(animate_im2col(4, 3, 1))._fig,
 ]
 
 
@@ -71,8 +81,26 @@ FIGURES = [
 def test_every_figure_is_legible_and_in_the_palette(make):
     fig = make()
     assert legibility_problems(fig) == []
+    # No label is cut off at the figure's edge.
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = fig.bbox
+    for ax in fig.axes:
+        for t in ax.texts:
+            if t.get_visible() and t.get_text():
+                e = t.get_window_extent(renderer)
+                inside = box.x0 - 1 <= e.x0 and e.x1 <= box.x1 + 1
+                assert inside and box.y0 - 1 <= e.y0 and e.y1 <= box.y1 + 1, t.get_text()
     faces = {to_rgba(p.get_facecolor()) for ax in fig.axes for p in ax.patches if p.get_fill()}
     assert faces - PALETTE - {c for c in faces if _is_count_shade(c)} == set()
+
+
+@pytest.mark.parametrize("make", FIGURES, ids=range(len(FIGURES)))
+def test_stored_png_fits_the_column(make):
+    """As the notebook stores it (inline backend: bbox_inches="tight"), at most 7.5 in."""
+    buf = io.BytesIO()
+    make().savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    width_px = Image.open(buf).size[0]
+    assert width_px <= COLUMN_WIDTH_IN * DPI, f"stored PNG is {width_px} px wide"
 
 
 def _is_count_shade(rgba) -> bool:
@@ -248,7 +276,7 @@ def test_backward_routes_refuses_what_does_not_fit():
 
 @pytest.mark.parametrize("size, kernel, stride", [(4, 3, 1), (5, 3, 2), (4, 2, 2)])
 def test_animation_frames_follow_the_windows(size, kernel, stride):
-    anim = animate_im2col(size, kernel, stride)
+    anim = _drawn(animate_im2col(size, kernel, stride))
     o = conv_output_size(size, kernel, stride)
     frames = list(anim.new_frame_seq())
     assert frames == list(range(o * o))

@@ -41,7 +41,11 @@ __all__ = [
 _FONT = MIN_FONT_PT + 1  # cell labels: one point above the book's minimum
 _SMALL = MIN_FONT_PT  # secondary labels
 _TITLE = 11
-_MAX_IN = COLUMN_WIDTH_IN - 0.1  # drawing width, a little inside the column
+# Drawing width. The book's limit is COLUMN_WIDTH_IN, but at a 1280 px window the
+# theme shows images at most 660 px wide (the page's table of contents takes the
+# rest), and the notebook stores figures with bbox_inches="tight", which adds 0.1 in
+# on each side: 6.4 in of drawing is shown unscaled, so 9 pt stays 9 pt.
+_MAX_IN = min(COLUMN_WIDTH_IN - 0.2, 6.4)
 _COUNT_MAP = LinearSegmentedColormap.from_list("coverage", ["#FFFFFF", COLORS["input"]])
 _WHITE_TEXT = ("input", "tail", "output", "error")
 
@@ -202,8 +206,8 @@ def plot_coverage(
         raise ValueError("strides must name at least one stride, got ()")
     maps = [window_coverage(size, size, kernel, kernel, s, pad) for s in strides]
     top = max(int(m.max()) for m in maps)
-    panel_in = min(3.4, (_MAX_IN - 0.4) / len(strides))
-    fig = Figure(figsize=(panel_in * len(strides) + 0.4, panel_in + 0.9))
+    panel_in = min(3.4, (_MAX_IN - 0.2) / len(strides))
+    fig = Figure(figsize=(panel_in * len(strides) + 0.2, panel_in + 0.9))
     axes = fig.subplots(1, len(strides), squeeze=False)[0]
     for ax, s, m in zip(axes, strides, maps):
         for h in range(size):
@@ -368,16 +372,16 @@ def plot_backward_routes(size: int = 8, kernel: int = 3, stride: int = 2) -> Fig
     per_line = math.ceil(math.sqrt(top))
     lines = math.ceil(top / per_line)
     # A cell must hold `lines` lines of 9 pt letters with some air.
-    need_in = (lines * _SMALL * 1.35 + 6) / 72
-    gap, margin = 2.6, 0.3
+    need_in = (lines * _SMALL * 1.25 + 5) / 72
+    gap, margin = 2.2, 0.3
     width = 2 * margin + g.OW + gap + size
     unit = max(need_in, _unit(width, 0.42))
     if width * unit > _MAX_IN:
         raise ValueError(
             f"plot_backward_routes cannot fit {size}x{size} cells of up to {top} letters "
-            f"in {COLUMN_WIDTH_IN} in; use a smaller size or a larger stride"
+            f"in {_MAX_IN} in; use a smaller size or a larger stride"
         )
-    top_y = 1.5
+    top_y = 2.0
     tail = not all(readers.values())
     height = top_y + size + (1.4 if tail else 0.5)
     fig, ax = _canvas(width, height, unit)
@@ -390,7 +394,7 @@ def plot_backward_routes(size: int = 8, kernel: int = 3, stride: int = 2) -> Fig
         _cell(ax, out_x0 + j, out_y0 + i, "output", name, gid="dout")
 
     in_x0 = margin + g.OW + gap
-    _title(ax, in_x0, top_y - 0.25, "dx: the dout entries added into each pixel", _TITLE)
+    _title(ax, in_x0, top_y - 0.2, "dx: the dout entries\nadded into each pixel", _TITLE)
     for (h, w), who in readers.items():
         if who:
             text = "\n".join("".join(who[k:k + per_line]) for k in range(0, len(who), per_line))
@@ -400,7 +404,7 @@ def plot_backward_routes(size: int = 8, kernel: int = 3, stride: int = 2) -> Fig
             text, color = "0", "white"
             rect = _cell(ax, in_x0 + w, top_y + h, "tail")
         ax.text(rect.get_x() + 0.5, rect.get_y() + 0.5, text, ha="center", va="center",
-                fontsize=_SMALL, color=color, linespacing=1.1, gid=f"dx:{h},{w}")
+                fontsize=_SMALL, color=color, linespacing=1.05, gid=f"dx:{h},{w}")
 
     if tail:
         ax.text(in_x0 + size, top_y + size + 0.25, "0: never read, gradient exactly zero",
