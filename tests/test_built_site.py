@@ -237,3 +237,28 @@ def test_no_code_or_output_block_scrolls_sideways(site, tmp_path):
         if wide:
             offenders[page.name] = wide
     assert not offenders, "blocks wider than the column (page: first lines): " + str(offenders)
+def test_chapter_1_animations_are_embedded_and_self_contained(site):
+    """Chapter 1 opens with two sliding-window animations that play offline.
+
+    Each is a numbered figure holding matplotlib's JavaScript player with every
+    frame embedded as a PNG data URI; nothing on the page comes from the network
+    (matplotlib's own template would link Font Awesome from a CDN).
+    """
+    html = (site / "book" / "output_size.html").read_text(encoding="utf-8")
+    assert not external_assets(html)
+    assert "maxcdn" not in html and "bootstrapcdn" not in html
+    scripts = re.findall(r"<script\b[^>]*\bsrc=\"([^\"]+)\"", html)
+    assert scripts and not [s for s in scripts if re.match(r"(https?:)?//", s)]
+    for anim_id, fig_name in (("windows_1d", "fig-output-size-animation-1d"),
+                              ("windows_2d", "fig-output-size-animation-2d")):
+        figure = re.search(rf'<figure[^>]*id="{fig_name}".*?</figure>', html, re.S)
+        assert figure, f"{fig_name} is not a figure"
+        body = figure.group(0)
+        assert re.search(r'<span class="caption-number">Fig\. 1\.\d+ </span>', body)
+        assert re.search(rf'<img id="_anim_img{anim_id}"\s*/?>', body)
+        for control in ("play_animation", "pause_animation", "next_frame", "previous_frame"):
+            assert f"anim{anim_id}.{control}()" in body
+        player = re.search(rf'var img_id = "_anim_img{anim_id}";(.*?)setTimeout', body, re.S)
+        assert player, f"{anim_id}: no player script"
+        frames = re.findall(r'frames\[(\d+)\] = "data:image/png;base64,', player.group(1))
+        assert len(frames) >= 2 and [int(f) for f in frames] == list(range(len(frames)))
