@@ -1,17 +1,35 @@
-"""Smoke tests of the Performance chapter's figures, on a tiny benchmark run."""
+"""Tests of the Performance chapter's figures, on a tiny benchmark run and on the committed one."""
 from __future__ import annotations
 
+import copy
+import io
+import json
+import struct
+from pathlib import Path
+
 import pytest
-from matplotlib.collections import PathCollection
-from matplotlib.colors import to_rgba
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from strided_conv.bench import run, tiny_config
-from strided_conv.figures import COLORS
+from strided_conv.bench.report import attention_model, implementations
+from strided_conv.figures import COLORS, COLUMN_WIDTH_IN, DPI, OKABE_ITO, legibility_problems
 from strided_conv.figures.performance import (
-    IMPL_COLORS, plot_attention_scaling, plot_conv_times, plot_memory, plot_ratio_to_torch,
+    IMPL_COLORS, impl_colors, plot_attention_scaling, plot_conv_times, plot_memory,
+    plot_ratio_to_torch,
 )
+
+COMMITTED = Path(__file__).resolve().parents[1] / "book" / "bench_results.json"
+FIGURES = {
+    "conv_times_forward": lambda r: plot_conv_times(r, "forward"),
+    "conv_times_backward": lambda r: plot_conv_times(r, "backward"),
+    "ratio_to_torch": plot_ratio_to_torch,
+    "memory": plot_memory,
+    "attention_scaling": plot_attention_scaling,
+}
+PALETTE = {c.lower() for c in OKABE_ITO.values()}
 
 
 @pytest.fixture(scope="module")
@@ -19,56 +37,171 @@ def results():
     return run(tiny_config(repeats=2, attention_repeats=2), progress=False, command="pytest")
 
 
-def _bars(ax) -> list[Rectangle]:
-    return [p for p in ax.patches if isinstance(p, Rectangle)]
+@pytest.fixture(scope="module")
+def committed():
+    return json.loads(COMMITTED.read_text())
 
 
-def test_conv_times_has_one_bar_per_measurement(results):
-    fig = plot_conv_times(results)
+def with_new_impl(results: dict, name: str = "polyphase", like: str = "vectorized") -> dict:
+    """A copy of ``results`` with a fake implementation ``name`` measured wherever ``like`` was."""
+    new = copy.deepcopy(results)
+    for key in ("timings", "memory"):
+        rows = new["conv"][key]
+        rows += [{**r, "impl": name} for r in rows if r["impl"] == like]
+    return new
+
+
+def _dots(ax) -> list[Line2D]:
+    """The data markers of a dot plot (guide lines and reference lines have no marker)."""
+    return [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+
+
+def _filled(ax) -> list[Line2D]:
+    return [ln for ln in _dots(ax) if ln.get_markerfacecolor() != "none"]
+
+
+def _row_names(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].get_yticklabels()]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+@pytest.mark.parametrize("which", ["tiny", "committed"])
+def test_figure_is_legible_at_page_width(name, which, results, committed):
+    fig = FIGURES[name](results if which == "tiny" else committed)
     assert isinstance(fig, Figure)
-    axes = fig.axes
-    assert len(axes) == 4  # 2 dtypes x (forward, backward)
-    n_bars = sum(len(_bars(ax)) for ax in axes)
-    assert n_bars == len(results["conv"]["timings"])
-    assert all(ax.get_yscale() == "log" and "ms" in ax.get_ylabel() for ax in axes)
+    assert legibility_problems(fig) == []
+    # as the notebook stores it: the inline backend saves with bbox_inches="tight"
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=DPI, bbox_inches="tight")
+    width_px = struct.unpack(">I", png.getvalue()[16:20])[0]
+    assert width_px <= COLUMN_WIDTH_IN * DPI
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_uses_the_palette_and_no_legend(name, committed):
+    fig = FIGURES[name](committed)
+    assert not fig.legends and all(ax.get_legend() is None for ax in fig.axes)
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_gid() in IMPL_COLORS:  # a data series
+                assert to_hex(line.get_color()) in PALETTE
+
+
+@pytest.mark.parametrize("pass_", ["forward", "backward"])
+def test_conv_times_has_one_dot_per_measurement(results, pass_):
+    fig = plot_conv_times(results, pass_)
+    dtypes = results["config"]["dtypes"]
+    assert len(fig.axes) == len(dtypes)
+    for ax, dtype in zip(fig.axes, dtypes):
+        want = [t for t in results["conv"]["timings"] if t["pass"] == pass_ and t["dtype"] == dtype]
+        dots = _dots(ax)
+        assert len(dots) == len(want)
+        assert sorted(d.get_xdata()[0] for d in dots) == pytest.approx(
+            sorted(1e3 * t["median_s"] for t in want))
+        assert ax.get_xscale() == "log" and "ms" in ax.get_xlabel()
+        # dots, not bars: a bar's length on a log axis depends on where the axis starts
+        assert not [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+def test_conv_times_rows_are_named_by_implementation_and_shape(results):
+    fig = plot_conv_times(results, "forward")
+    names = _row_names(fig)
+    for shape in results["conv"]["shapes"]:
+        assert shape in names
+    for impl in implementations(results["conv"]["timings"]):
+        assert impl in names
 
 
 def test_conv_times_colours_follow_the_palette(results):
     ax = plot_conv_times(results).axes[0]
-    by_label = {c.get_label(): c for c in ax.containers}
-    for impl in ("torch", "vectorized", "naive"):
-        want = to_rgba(IMPL_COLORS[impl])
-        assert by_label[impl].patches and all(p.get_facecolor() == want
-                                              for p in by_label[impl].patches)
+    for dot in _dots(ax):
+        assert to_hex(dot.get_color()) == IMPL_COLORS[dot.get_gid()].lower()
     assert IMPL_COLORS["torch"] == COLORS["output"] and IMPL_COLORS["naive"] == COLORS["tail"]
 
 
-def test_ratio_plot_skips_torch_and_naive(results):
+def test_conv_times_rejects_an_unknown_pass(results):
+    with pytest.raises(ValueError, match="pass_ must be"):
+        plot_conv_times(results, "sideways")
+
+
+def test_ratio_plot_skips_torch_and_forward_only_implementations(results):
     fig = plot_ratio_to_torch(results)
-    shapes = len(results["conv"]["shapes"])
     for ax, dtype in zip(fig.axes, results["config"]["dtypes"]):
-        labels = {c.get_label() for c in ax.containers}
-        assert "vectorized" in labels and not labels & {"torch", "naive"}
-        assert ("original" in labels) == (dtype == "float64")  # the seed runs in float64 only
-        assert len(_bars(ax)) == shapes * len(labels)
-        assert [line.get_ydata()[0] for line in ax.get_lines()] == [1.0, 2.0]
+        impls = {d.get_gid() for d in _dots(ax)}
+        assert "vectorized" in impls and not impls & {"torch", "naive"}
+        assert ("original" in impls) == (dtype == "float64")  # the original runs in float64 only
+        assert len(_dots(ax)) == len(results["conv"]["shapes"]) * len(impls)
+        refs = sorted(ln.get_xdata()[0] for ln in ax.get_lines()
+                      if ln.get_gid() in ("PyTorch", "2×"))
+        assert refs == [1.0, 2.0]
 
 
-def test_memory_plot_has_one_point_per_numpy_measurement(results):
+def test_memory_plot_has_a_dot_and_a_ring_per_measurement(results):
     fig = plot_memory(results)
-    measured = [m for m in results["conv"]["memory"]
-                if m["pass"] == "forward" and m["peak_extra_bytes"] is not None]
-    assert len(fig.axes) == 2
+    for ax, dtype in zip(fig.axes, results["config"]["dtypes"]):
+        measured = [m for m in results["conv"]["memory"] if m["pass"] == "forward"
+                    and m["dtype"] == dtype and m["peak_extra_bytes"] is not None]
+        assert len(_filled(ax)) == len(measured)
+        rings = [d for d in _dots(ax) if d.get_markerfacecolor() == "none"]
+        assert len(rings) == sum(m["peak_repeat_bytes"] is not None for m in measured)
+        refs = sorted(ln.get_xdata()[0] for ln in ax.get_lines()
+                      if ln.get_gid() in ("col + out", "1.25"))
+        assert refs == [1.0, 1.25]
+
+
+def test_memory_plot_markers_do_not_hide_each_other(committed):
+    """Dots of one panel never share a row; a ring is drawn around its own dot only."""
+    fig = plot_memory(committed)
     for ax in fig.axes:
-        points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
-        assert points == len(measured)  # first call left, repeated call right
-        assert ax.get_xscale() == "log" and "MiB" in ax.get_xlabel()
-        assert [line.get_ydata()[0] for line in ax.get_lines()] == [1.0, 1.25]
+        ys = [d.get_ydata()[0] for d in _filled(ax)]
+        assert len(ys) == len(set(ys))
 
 
-def test_attention_plot_shows_slopes(results):
-    ax = plot_attention_scaling(results).axes[0]
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert len(labels) == len(results["attention"]["slopes"])
-    assert all("slope" in lab for lab in labels)
-    assert ax.get_xlabel() == "sequence length n"
+def test_attention_plot_names_every_line_with_its_slope(results):
+    fig = plot_attention_scaling(results)
+    left, right = fig.axes
+    impls = implementations(results["attention"]["timings"])
+    assert [ln.get_gid() for ln in left.get_lines()] == impls
+    texts = [t.get_text() for t in left.texts]
+    for impl in impls:
+        slope = results["attention"]["slopes"][impl]
+        assert f"{impl}, slope {slope:.2f}" in texts
+    assert left.get_xlabel() == "sequence length n"
+    assert left.get_xscale() == left.get_yscale() == "log"
+
+
+def test_attention_plot_right_panel_is_time_per_counted_operation(committed):
+    right = plot_attention_scaling(committed).axes[1]
+    model = attention_model(committed)
+    for line in right.get_lines():
+        rows = sorted((r["n"], r["ps_per_op"]) for r in model if r["impl"] == line.get_gid())
+        assert list(line.get_ydata()) == pytest.approx([ps for _, ps in rows])
+
+
+def test_a_new_implementation_appears_without_code_changes(results):
+    """The polyphase layer (or any other) shows up in every conv figure once the JSON has it."""
+    new = with_new_impl(results)
+    for fig in (plot_conv_times(new, "forward"), plot_conv_times(new, "backward"),
+                plot_ratio_to_torch(new), plot_memory(new)):
+        assert "polyphase" in _row_names(fig)
+        dots = [d for ax in fig.axes for d in _dots(ax) if d.get_gid().startswith("polyphase")]
+        assert dots and {to_hex(d.get_color()) for d in dots} == {OKABE_ITO["sky_blue"].lower()}
+        assert legibility_problems(fig) == []
+    unknown = with_new_impl(results, "winograd")
+    fig = plot_conv_times(unknown)
+    colours = {d.get_gid(): to_hex(d.get_color()) for d in _dots(fig.axes[0])}
+    assert colours["winograd"] in PALETTE
+    assert len(set(colours.values())) == len(colours)  # one colour per implementation
+
+
+def test_impl_colors_are_distinct_and_from_the_palette():
+    names = ["torch", "vectorized", "seed_style", "original", "naive", "polyphase", "a", "b"]
+    colours = impl_colors(names)
+    assert list(colours) == names
+    assert len(set(colours.values())) == len(names)
+    assert {c.lower() for c in colours.values()} <= PALETTE
+    assert impl_colors(["torch"]) == {"torch": IMPL_COLORS["torch"]}
+    # more names than the palette has colours: the rest are dark grey, never a stray colour
+    many = impl_colors([f"x{i}" for i in range(10)])
+    assert list(many.values())[-1] == COLORS["edge"]
+    assert set(IMPL_COLORS.values()) <= set(OKABE_ITO.values())

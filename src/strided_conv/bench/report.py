@@ -6,15 +6,20 @@ numbers without any edit to the prose.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from .._validation import check_int
 from .conv_impls import REFERENCE
 
 __all__ = ["Target", "conv_median", "gemm_median", "fwd_bwd_ratio", "memory_ratio", "conv_table",
            "gemm_share_table", "downconv_table", "attention_speedup", "n_for_speedup",
-           "memory_table", "attention_table", "targets", "targets_markdown", "summary_lines"]
+           "memory_table", "attention_table", "targets", "targets_markdown", "summary_lines",
+           "markdown_table", "implementations", "shapes_markdown", "conv_markdown",
+           "gemm_share_markdown", "memory_markdown", "downconv_markdown", "attention_markdown",
+           "attention_ops", "attention_model"]
 
 HEAVY = ("S2", "S3", "S4")
 
@@ -126,13 +131,13 @@ def _verdict(name: str, requirement: str, values: dict[str, float | None], fmt: 
 
 
 _TORCH_REASONS = {
-    "float64": ("PyTorch's float64 convolution is itself im2col + GEMM (`_slow_conv2d`); the "
-                "package's layer copies once and multiplies with OpenBLAS",
+    "float64": ("PyTorch's float64 convolution is itself im2col + GEMM, one image at a time "
+                "(`_slow_conv2d`); the package's layer copies once and multiplies with OpenBLAS",
                 "in at least one shape PyTorch's im2col + MKL GEMM path is faster"),
     "float32": ("the im2col copy and the col2im scatter cost less than the 2x allowed next to "
-                "PyTorch's direct oneDNN kernels",
+                "PyTorch's oneDNN kernels (`mkldnn_convolution`)",
                 "in at least one shape the im2col copy and col2im scatter cost more than the 2x "
-                "allowed next to PyTorch's direct oneDNN kernels"),
+                "allowed next to PyTorch's oneDNN kernels (`mkldnn_convolution`)"),
 }
 
 
@@ -156,7 +161,8 @@ def _worst_case_vs_torch(results: dict, dtype: str, values: dict[str, float | No
     torch_fwd = conv_median(results, REFERENCE, worst, dtype, "forward")
     gemm = gemm_median(results, worst, dtype)
     rate = next((t["fraction_of_gemm_peak"] for t in (results.get("conv") or {}).get("timings", [])
-                 if (t["impl"], t["shape"], t["dtype"], t["pass"]) == (REFERENCE, worst, dtype, "forward")),
+                 if (t["impl"], t["shape"], t["dtype"], t["pass"])
+                 == (REFERENCE, worst, dtype, "forward")),
                 None)
     if torch_fwd is None or gemm is None or rate is None:
         return None
@@ -173,7 +179,8 @@ def _target_vs_seed(results: dict) -> Target:
     values = {f"{s} {d}": fwd_bwd_ratio(results, "seed_style", "vectorized", s, d)
               for s in ("S2", "S4") for d in _dtypes(results)}
     return _verdict(
-        "vectorized vs seed-style", "vectorized at least 1.3x faster than seed-style (forward+backward) at S2 and S4",
+        "vectorized vs seed-style",
+        "vectorized at least 1.3x faster than seed-style (forward+backward) at S2 and S4",
         values, ".2f", lambda v: v >= 1.3,
         "one strided-view copy instead of FH*FW slice copies plus a transposing copy",
         "the speed-up is below 1.3x in at least one case")
@@ -186,12 +193,13 @@ def _target_vs_naive(results: dict) -> Target:
         vec = conv_median(results, "vectorized", "S1", d, "forward")
         values[f"S1 {d}"] = None if naive is None or vec is None else naive / vec
     shares = {d: _gemm_share(results, "S1", d) for d in _dtypes(results)}
-    small = "; ".join(f"in {d} the GEMM is {v:.0%} of the vectorized forward" for d, v in shares.items()
-                      if v is not None)
+    small = "; ".join(f"in {d} the GEMM is {v:.0%} of the vectorized forward"
+                      for d, v in shares.items() if v is not None)
     return _verdict(
         "vectorized vs naive loops", "about 2,000x faster than the naive loops at S1 (forward; "
         "counted as met from 1,000x)", values, ",.0f", lambda v: v >= 1000,
-        "every multiply-add of the loops is a Python bytecode round trip; BLAS does them in SIMD registers",
+        "the loops run one multiply-add per pass through the Python interpreter; the layer "
+        "hands all of them to one BLAS call",
         f"S1 is tiny ({_forward_gflop(results, 'S1')}), so the layer's fixed per-call "
         f"work (checks, padding, the im2col copy) is most of its time: "
         f"{small or 'the GEMM was not timed'}")
@@ -199,12 +207,15 @@ def _target_vs_naive(results: dict) -> Target:
 
 def _forward_gflop(results: dict, shape: str) -> str:
     s = ((results.get("conv") or {}).get("shapes") or {}).get(shape)
-    return "not run" if s is None else f"{2 * s['gemm_m'] * s['gemm_k'] * s['gemm_n'] / 1e9:.3f} GFLOP"
+    if s is None:
+        return "not run"
+    return f"{2 * s['gemm_m'] * s['gemm_k'] * s['gemm_n'] / 1e9:.3f} GFLOP"
 
 
 def _gemm_share(results: dict, shape: str, dtype: str) -> float | None:
     """Bare forward GEMM time / vectorized forward time."""
-    g, f = gemm_median(results, shape, dtype), conv_median(results, "vectorized", shape, dtype, "forward")
+    g = gemm_median(results, shape, dtype)
+    f = conv_median(results, "vectorized", shape, dtype, "forward")
     return None if g is None or f is None else g / f
 
 
@@ -223,7 +234,8 @@ def _target_gemm_peak(results: dict) -> Target:
                            f"{1 - g / t['median_s']:.0%} of the forward's time")
     reason = "; ".join(why) or "the GEMM was not timed"  # the same shares explain either verdict
     return _verdict(
-        "forward at S2 vs GEMM peak", "vectorized forward at S2 reaches at least 50% of the measured GEMM peak",
+        "forward at S2 vs GEMM peak",
+        "vectorized forward at S2 reaches at least 50% of the measured GEMM peak",
         values or {"S2": None}, ".0%", lambda v: v >= 0.5, reason, reason)
 
 
@@ -242,7 +254,7 @@ def _target_memory(results: dict) -> Target:
                 f"{min(again):.2f} to {max(again):.2f} ({shapes}; every dtype)")
     if max(first + again) <= 1.25:
         return Target("forward peak memory", req, measured, True,
-                      "one col buffer, the output, and the padded input (small next to the col buffer)")
+                      "one col buffer, the output and, while im2col runs, the padded input")
     reason = ("the previous call's cached col matrix is still alive while the next one is "
               "built: a second col buffer at the peak of every call after the first"
               if max(again) > 1.25 >= max(first) else
@@ -250,7 +262,8 @@ def _target_memory(results: dict) -> Target:
     return Target("forward peak memory", req, measured, False, reason)
 
 
-def attention_speedup(results: dict, n: int, slow: str = "full", fast: str = "segment") -> float | None:
+def attention_speedup(results: dict, n: int, slow: str = "full",
+                      fast: str = "segment") -> float | None:
     """Per-sequence time of ``slow`` / that of ``fast`` at length ``n``."""
     rows = {t["impl"]: t["median_per_sequence_s"]
             for t in (results.get("attention") or {}).get("timings", []) if t["n"] == n}
@@ -274,11 +287,14 @@ def _target_attention_speed(results: dict) -> Target:
     slopes = (results.get("attention") or {}).get("slopes", {})
     grows = (f"the speed-up grows like n^{slopes['full'] - slopes['segment']:.2f} "
              if {"full", "segment"} <= set(slopes) else "the speed-up grows with n ")
-    crossing = f"and reaches 100x at n = {n100:,.0f} (interpolated)" if n100 else "and never reaches 100x here"
+    crossing = (f"and reaches 100x at n = {n100:,.0f} (interpolated)" if n100
+                else "and never reaches 100x here")
     t = _verdict(
         "segment vs full attention", "segment attention (DownConv included) at least 100x faster "
         "than full softmax attention at n = 5000", {"vs full": attention_speedup(results, 5000)},
-        ",.0f", lambda v: v >= 100, f"n x m scores with m = 4 instead of n x n; {grows}{crossing}",
+        ",.0f", lambda v: v >= 100,
+        f"full attention's n x n scores grow like n^2, every term of segment attention like n; "
+        f"{grows}{crossing}",
         f"{grows}{crossing}")
     sdpa = attention_speedup(results, 5000, "sdpa")  # shown beside, not judged
     measured = t.measured if sdpa is None else f"{t.measured}; vs SDPA {sdpa:,.0f}"
@@ -290,8 +306,9 @@ def _target_slopes(results: dict) -> Target:
     values = {"segment": slopes.get("segment")}
     t = _verdict("attention log-log slopes", "fitted slope of segment attention at most 1.2 "
                  "(full attention: about 2)", values, ".2f", lambda v: v <= 1.2,
-                 "DownConv and the n x m scores grow linearly in n",
-                 "fixed costs at small n and memory traffic at large n bend the line")
+                 "every term of its cost (the projections of the n items, DownConv, the n x m "
+                 "scores) is linear in n",
+                 "its time grows faster than its operation count, which is linear in n")
     extra = ", ".join(f"{k} {v:.2f}" for k, v in slopes.items() if k != "segment")
     return Target(t.name, t.requirement, f"{t.measured}; {extra}" if extra else t.measured,
                   t.met, t.reason)
@@ -339,7 +356,8 @@ def summary_lines(results: dict) -> list[str]:
 def gemm_median(results: dict, shape: str, dtype: str, library: str = "numpy") -> float | None:
     """Median seconds of the matrix product with the shape of ``shape``'s forward GEMM."""
     for g in (results.get("conv") or {}).get("gemm", []):
-        if (g["kind"], g["shape"], g["dtype"], g["library"]) == ("conv_forward", shape, dtype, library):
+        if (g["kind"], g["shape"], g["dtype"], g["library"]) == ("conv_forward", shape, dtype,
+                                                                 library):
             return g["median_s"]
     return None
 
@@ -355,11 +373,12 @@ def gemm_share_table(results: dict, impl: str = "vectorized") -> str:
     peaks = results["conv"]["gemm_peak_gflops"]
     for dtype in results["config"]["dtypes"]:
         for shape, dims in results["conv"]["shapes"].items():
-            g, f = gemm_median(results, shape, dtype), conv_median(results, impl, shape, dtype, "forward")
+            g = gemm_median(results, shape, dtype)
+            f = conv_median(results, impl, shape, dtype, "forward")
             if g is not None and f is not None:
                 rate = 2 * dims["gemm_m"] * dims["gemm_k"] * dims["gemm_n"] / g / 1e9
-                lines.append(f"{shape:<5} {dtype:<8} {g * 1e3:>8.2f} {f * 1e3:>10.2f} {g / f:>10.0%} "
-                             f"{rate / peaks[dtype]:>11.0%}")
+                lines.append(f"{shape:<5} {dtype:<8} {g * 1e3:>8.2f} {f * 1e3:>10.2f} "
+                             f"{g / f:>10.0%} {rate / peaks[dtype]:>11.0%}")
     return "\n".join(lines)
 
 
@@ -369,6 +388,242 @@ def downconv_table(results: dict) -> str:
     rows = {(t["impl"], t["pass"]): t["median_s"] for t in dc["timings"]}
     impls = list(dict.fromkeys(t["impl"] for t in dc["timings"]))
     lines = [f"{'implementation':<12} {'forward ms':>10} {'fwd+bwd ms':>10}"]
-    lines += [f"{i:<12} {rows[(i, 'forward')] * 1e3:>10.2f} {rows[(i, 'forward_backward')] * 1e3:>10.2f}"
-              for i in impls]
+    lines += [f"{i:<12} {rows[(i, 'forward')] * 1e3:>10.2f} "
+              f"{rows[(i, 'forward_backward')] * 1e3:>10.2f}" for i in impls]
     return "\n".join(lines)
+
+
+# --- Markdown tables for the book (rendered as HTML by MyST's glue) ----------------------
+#
+# Every table takes its rows and its implementations from the results dict, in the order
+# the run recorded them, so a new implementation in the benchmark appears in every table
+# without a code change here.
+
+def markdown_table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
+    """A pipe table: ``header`` and ``rows`` of cell strings, ``align`` one of ``l r c`` per column.
+
+    Raises
+    ------
+    ValueError
+        If a row or ``align`` has a different number of cells than ``header``.
+    """
+    align = align or "l" + "r" * (len(header) - 1)
+    if len(align) != len(header) or set(align) - set("lrc"):
+        raise ValueError(f"align must be one of 'l', 'r', 'c' per column ({len(header)} "
+                         f"columns), got {align!r}")
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"every row must have {len(header)} cells like the header, "
+                             f"got {len(row)}: {row!r}")
+    rule = {"l": ":---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def implementations(rows: list[dict]) -> list[str]:
+    """The ``impl`` names of ``rows`` in the order the run first recorded them."""
+    return list(dict.fromkeys(r["impl"] for r in rows))
+
+
+def _code(name: str) -> str:
+    return f"`{name}`"
+
+
+def shapes_markdown(results: dict) -> str:
+    """The run's convolution shapes: input, filters, stride, padding, output, FLOP, col size."""
+    rows = []
+    for name, s in results["conv"]["shapes"].items():
+        flop = 2 * s["gemm_m"] * s["gemm_k"] * s["gemm_n"]
+        col_per_input = s["gemm_m"] * s["gemm_k"] / (s["N"] * s["C"] * s["H"] * s["W"])
+        rows.append([name, f"{s['N']}×{s['C']}×{s['H']}×{s['W']}",
+                     f"{s['FN']}×{s['FH']}×{s['FW']}", str(s["stride"]), str(s["pad"]),
+                     f"{s['OH']}×{s['OW']}", f"{flop / 1e9:.3f}", f"{col_per_input:.2f}"])
+    return markdown_table(["shape", "input N×C×H×W",
+                           "filters F<sub>N</sub>×F<sub>H</sub>×F<sub>W</sub>", "s", "p",
+                           "output O<sub>H</sub>×O<sub>W</sub>", "forward GFLOP", "col / input"],
+                          rows, "llrrrrrr")
+
+
+def conv_markdown(results: dict, dtype: str) -> str:
+    """Forward and backward medians of every implementation and shape in ``dtype``.
+
+    Columns: median ms and time / PyTorch's time for each pass, and the forward's
+    fraction of the GEMM peak of ``dtype``. A pass an implementation did not run
+    shows a dash.
+    """
+    timings = [t for t in results["conv"]["timings"] if t["dtype"] == dtype]
+    by_key = {(t["impl"], t["shape"], t["pass"]): t for t in timings}
+    rows = []
+    for shape in results["conv"]["shapes"]:
+        for k, impl in enumerate(implementations([t for t in timings if t["shape"] == shape])):
+            cells = [shape if k == 0 else "", _code(impl)]
+            for pass_ in ("forward", "backward"):
+                t = by_key.get((impl, shape, pass_))
+                cells += (["–"] * 2 if t is None else
+                          [f"{t['median_s'] * 1e3:,.2f}", f"{t['ratio_to_torch']:,.2f}"])
+            fwd = by_key.get((impl, shape, "forward"))
+            cells.append("–" if fwd is None else f"{fwd['fraction_of_gemm_peak']:.0%}")
+            rows.append(cells)
+    return markdown_table(["shape", "implementation", "forward ms", "× torch", "backward ms",
+                           "× torch", "forward % of peak"], rows, "llrrrrr")
+
+
+def gemm_share_markdown(results: dict, impl: str = "vectorized") -> str:
+    """:func:`gemm_share_table` as Markdown: the bare GEMM's time next to ``impl``'s forward."""
+    peaks = results["conv"]["gemm_peak_gflops"]
+    rows = []
+    for dtype in results["config"]["dtypes"]:
+        for shape, dims in results["conv"]["shapes"].items():
+            g, f = gemm_median(results, shape, dtype), conv_median(results, impl, shape, dtype,
+                                                                   "forward")
+            if g is not None and f is not None:
+                rate = 2 * dims["gemm_m"] * dims["gemm_k"] * dims["gemm_n"] / g / 1e9
+                rows.append([shape, dtype, f"{g * 1e3:,.2f}", f"{f * 1e3:,.2f}", f"{g / f:.0%}",
+                             f"{rate / peaks[dtype]:.0%}"])
+    return markdown_table(["shape", "dtype", "GEMM ms", f"{_code(impl)} forward ms",
+                           "GEMM share", "GEMM % of peak"], rows, "llrrrr")
+
+
+def memory_markdown(results: dict) -> str:
+    """Forward peak extra memory of every implementation tracemalloc can see.
+
+    Columns: col buffer + output (MiB), the first call's peak (MiB), its ratio to
+    col + out, and the ratio on a repeated call of the same layer.
+    """
+    rows = []
+    for m in results["conv"]["memory"]:
+        if m["pass"] == "forward" and m["peak_extra_bytes"] is not None:
+            again = memory_ratio(m, "peak_repeat_bytes")
+            rows.append([m["shape"], m["dtype"], _code(m["impl"]),
+                         f"{(m['col_bytes'] + m['out_bytes']) / 2**20:,.2f}",
+                         f"{m['peak_extra_bytes'] / 2**20:,.2f}", f"{memory_ratio(m):.2f}",
+                         "–" if again is None else f"{again:.2f}"])
+    return markdown_table(["shape", "dtype", "implementation", "col + out MiB", "peak MiB",
+                           "peak ÷ (col + out)", "repeated call: peak ÷ (col + out)"],
+                          rows, "lllrrrr")
+
+
+def downconv_markdown(results: dict, reference: str = "functional") -> str:
+    """Median ms of every DownConv implementation, and its time / the reference's."""
+    rows = {(t["impl"], t["pass"]): t["median_s"] for t in results["downconv"]["timings"]}
+    table = []
+    for impl in implementations(results["downconv"]["timings"]):
+        cells = [_code(impl)]
+        for pass_ in ("forward", "forward_backward"):
+            t, ref = rows.get((impl, pass_)), rows.get((reference, pass_))
+            cells += (["–", "–"] if t is None else
+                      [f"{t * 1e3:,.2f}", "–" if ref is None else f"{t / ref:.2f}"])
+        table.append(cells)
+    return markdown_table(["implementation", "forward ms", f"× {_code(reference)}",
+                           "forward + backward ms", f"× {_code(reference)}"], table, "lrrrr")
+
+
+def attention_markdown(results: dict) -> str:
+    """Milliseconds per sequence of every attention implementation and ``n``; fitted slopes."""
+    att = results["attention"]
+    impls = implementations(att["timings"])
+    cell = {(t["impl"], t["n"]): t["median_per_sequence_s"] for t in att["timings"]}
+    rows = [[f"{n:,}", str(att["batches"][str(n)])]
+            + [f"{cell[(i, n)] * 1e3:,.3f}" if (i, n) in cell else "–" for i in impls]
+            for n in sorted({t["n"] for t in att["timings"]})]
+    rows.append(["fitted slope", ""] + [f"{att['slopes'][i]:.2f}" if i in att["slopes"] else "–"
+                                        for i in impls])
+    return markdown_table(["n", "batch"] + [f"{_code(i)} ms" for i in impls], rows)
+
+
+# --- A cost model of attention, every term counted ----------------------------------------
+
+def _segment_attention_defaults() -> dict[str, int]:
+    """``m_segments``, ``k1``, ``channel_reduction`` that ``SegmentAttention(n, hidden)`` uses.
+
+    The benchmark builds ``SegmentAttention(n, hidden)``, so the model reads the same
+    defaults from the signature instead of repeating them.
+    """
+    from ..attention import SegmentAttention
+
+    params = inspect.signature(SegmentAttention).parameters
+    return {k: params[k].default for k in ("m_segments", "k1", "channel_reduction")}
+
+
+def attention_ops(impl: str, n: int, hidden: int = 64, m_segments: int | None = None,
+                  k1: int | None = None, channel_reduction: int | None = None) -> dict[str, int]:
+    r"""Operations of one forward pass over one sequence, term by term.
+
+    One operation is one multiply-add of a matrix product or one softmax entry;
+    additions of biases and the ReLU (:math:`O(nD)`) are not counted. With
+    :math:`D` = ``hidden``, :math:`r` = ``channel_reduction``, :math:`L_1` and
+    :math:`k_2` from :func:`~strided_conv.downconv_sizes` (tail padded):
+
+    - ``"full"`` (and ``"sdpa"``, the same arithmetic): projections
+      :math:`3nD^2`, scores :math:`n^2 D`, softmax :math:`n^2`, weights times
+      values :math:`n^2 D`;
+    - ``"segment"``: query projection :math:`nD^2`, first convolution
+      :math:`L_1 k_1 D \lfloor D/r \rfloor`, second convolution
+      :math:`m k_2 D \lfloor D/r \rfloor`, key and value projections of the
+      segments :math:`2mD^2`, scores :math:`nmD`, softmax :math:`nm`, weights
+      times values :math:`nmD`.
+
+    Parameters
+    ----------
+    impl : {"segment", "full", "sdpa"}
+    n, hidden : int
+        Sequence length :math:`n` and hidden size :math:`D`.
+    m_segments, k1, channel_reduction : int, optional
+        DownConv's configuration; by default those of ``SegmentAttention(n, hidden)``.
+
+    Returns
+    -------
+    dict
+        Term name -> operations, in the order above.
+
+    Raises
+    ------
+    ValueError
+        If ``impl`` has no model, or the DownConv configuration is infeasible.
+    """
+    from ..downconv import downconv_sizes
+
+    n = check_int("n", n, 1)
+    D = check_int("hidden", hidden, 1)
+    if impl in ("full", "sdpa"):
+        return {"projections of the n items (Q, K, V)": 3 * n * D * D,
+                "scores Q K^T (n x n)": n * n * D,
+                "softmax (n x n)": n * n,
+                "weights times V (n x n)": n * n * D}
+    if impl != "segment":
+        raise ValueError(f"impl must be 'segment', 'full' or 'sdpa' (the modelled attention "
+                         f"implementations), got {impl!r}")
+    cfg = _segment_attention_defaults()
+    m = cfg["m_segments"] if m_segments is None else m_segments
+    k1 = cfg["k1"] if k1 is None else k1
+    r = check_int("channel_reduction",
+                  cfg["channel_reduction"] if channel_reduction is None else channel_reduction, 1)
+    sizes = downconv_sizes(n, m, k1, "pad")
+    reduced = D // r
+    return {"projection of the n items (Q)": n * D * D,
+            "DownConv, first convolution": sizes.mid_length * k1 * D * reduced,
+            "DownConv, second convolution": m * sizes.k2 * D * reduced,
+            "projections of the m segments (K, V)": 2 * m * D * D,
+            "scores Q K^T (n x m)": n * m * D,
+            "softmax (n x m)": n * m,
+            "weights times V (n x m)": n * m * D}
+
+
+def attention_model(results: dict) -> list[dict[str, Any]]:
+    """Measured time per modelled operation for every attention timing that has a model.
+
+    Returns
+    -------
+    list of dict
+        ``{"impl", "n", "ops", "ps_per_op"}`` in the run's order: picoseconds of
+        measured median time per sequence for each operation of :func:`attention_ops`.
+    """
+    att = results["attention"]
+    out = []
+    for t in att["timings"]:
+        if t["impl"] in ("segment", "full", "sdpa"):
+            ops = sum(attention_ops(t["impl"], t["n"], att["hidden"]).values())
+            out.append({"impl": t["impl"], "n": t["n"], "ops": ops,
+                        "ps_per_op": t["median_per_sequence_s"] / ops * 1e12})
+    return out

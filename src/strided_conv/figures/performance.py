@@ -2,187 +2,338 @@
 
 Every function takes the dict :func:`strided_conv.bench.run` returns (or the
 committed JSON loaded with ``json.load``) and returns a
-:class:`matplotlib.figure.Figure`. One colour per implementation, taken from
-the book's palette: PyTorch in the "output" green, the package's vectorized
-layer in the "input" blue, the seed-style layer in the "window" orange, the
-seed as written in grey, the naive loops in the "tail" red.
+:class:`matplotlib.figure.Figure` at most :data:`~strided_conv.figures.COLUMN_WIDTH_IN`
+wide with no text below :data:`~strided_conv.figures.MIN_FONT_PT`.
+
+Times are drawn as dots, not bars: on a logarithmic axis a bar's length depends
+on where the axis happens to start, a dot's position does not. Each row of a dot
+plot is one implementation on one shape and carries the implementation's name,
+so no legend has to be matched by colour (Okabe and Ito's advice: label the
+elements on the graph itself). The implementations, shapes and sequence lengths
+are those the results record, in the recorded order: an implementation added to
+the benchmark appears in every figure without a change here.
+
+Colours: one per implementation, from the Okabe-Ito palette
+(:data:`IMPL_COLORS`; an implementation not listed there takes the next unused
+palette colour, see :func:`impl_colors`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from ..bench.report import memory_ratio
-from . import COLORS
+from ..bench.report import attention_model, implementations, memory_ratio
+from . import COLORS, COLUMN_WIDTH_IN, OKABE_ITO
 
-__all__ = ["IMPL_COLORS", "plot_conv_times", "plot_ratio_to_torch", "plot_memory",
-           "plot_attention_scaling"]
+__all__ = ["IMPL_COLORS", "impl_colors", "plot_conv_times", "plot_ratio_to_torch",
+           "plot_memory", "plot_attention_scaling"]
 
+#: Implementation -> colour. Convolutions: PyTorch bluish green, the package's
+#: vectorized layer blue, the seed-style layer orange, the original layer reddish
+#: purple, the naive loops vermillion, the polyphase layer sky blue. Attention:
+#: segments blue, full attention vermillion, PyTorch's SDPA bluish green.
 IMPL_COLORS: dict[str, str] = {
-    "torch": COLORS["output"],
-    "vectorized": COLORS["input"],
-    "seed_style": COLORS["window"],
-    "original": "#8C8C8C",
-    "naive": COLORS["tail"],
-    "segment": COLORS["input"],
-    "full": COLORS["tail"],
-    "sdpa": COLORS["output"],
+    "torch": OKABE_ITO["bluish_green"],
+    "vectorized": OKABE_ITO["blue"],
+    "seed_style": OKABE_ITO["orange"],
+    "original": OKABE_ITO["reddish_purple"],
+    "naive": OKABE_ITO["vermillion"],
+    "polyphase": OKABE_ITO["sky_blue"],
+    "segment": OKABE_ITO["blue"],
+    "full": OKABE_ITO["vermillion"],
+    "sdpa": OKABE_ITO["bluish_green"],
 }
 
+# Spare colours for implementations IMPL_COLORS does not know, in this order
+# (yellow last: it is the hardest to see on white).
+_SPARE = ("sky_blue", "reddish_purple", "orange", "black", "yellow")
 
-def _color(impl: str) -> str:
-    return IMPL_COLORS.get(impl, COLORS["edge"])
+FONT = 10  # points; every text of these figures, tick labels included
+# Jupyter's inline backend stores figures with bbox_inches="tight", which pads the
+# drawn area with 0.1 in on each side: drawn this wide, the stored image fits the column.
+WIDTH_IN = COLUMN_WIDTH_IN - 0.2
+ROW_IN = 0.24  # height of one row of a dot plot, inches
 
 
-def _grouped_bars(ax, groups: list[str], impls: list[str], value) -> None:
-    """Bars of ``value(group, impl)`` (None = no bar), one centred cluster per group.
+def impl_colors(names: Iterable[str]) -> dict[str, str]:
+    """One distinct Okabe-Ito colour for each name.
 
-    Only the implementations measured in a group take a slot there, so a shape
-    without the naive loops has no gap where they would be.
+    Names in :data:`IMPL_COLORS` keep their colour; any other name takes the
+    first palette colour not yet used by the given names (then, when all eight
+    are used, dark grey).
     """
-    present = {g: [i for i in impls if value(g, i) is not None] for g in groups}
-    width = 0.8 / max(1, max(len(p) for p in present.values()))
-    for impl in impls:
-        xs, ys = [], []
-        for g, group in enumerate(groups):
-            if impl in present[group]:
-                k, n = present[group].index(impl), len(present[group])
-                xs.append(g + (k - (n - 1) / 2) * width)
-                ys.append(value(group, impl))
-        if ys:  # no empty legend entry for an implementation absent from this panel
-            ax.bar(xs, ys, width, color=_color(impl), edgecolor=COLORS["edge"], linewidth=0.5,
-                   label=impl)
-    ax.set_xticks(range(len(groups)), groups)
+    names = list(dict.fromkeys(names))
+    colors = {n: IMPL_COLORS[n] for n in names if n in IMPL_COLORS}
+    spare = [OKABE_ITO[c] for c in _SPARE if OKABE_ITO[c] not in colors.values()]
+    for n in names:
+        if n not in colors:
+            colors[n] = spare.pop(0) if spare else COLORS["edge"]
+    return colors
 
 
-def _figure_legend(fig: Figure, **kwargs) -> None:
-    """One legend for all panels, every label once, outside the axes."""
-    handles = {}
-    for ax in fig.axes:
-        for h, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, h)
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center",
-               ncols=len(handles), fontsize=8, **kwargs)
+# --- dot plots: rows of (group, implementation) ---------------------------------------------
+
+Rows = list[tuple[str, list[str]]]
 
 
-def _impls(rows: list[dict], exclude: tuple[str, ...] = ()) -> list[str]:
-    """Implementations in ``rows``, in the palette's order (unknown names last)."""
-    order = list(IMPL_COLORS)
-    names = [i for i in dict.fromkeys(r["impl"] for r in rows) if i not in exclude]
-    return sorted(names, key=lambda i: order.index(i) if i in order else len(order))
+def _layout(groups: Rows) -> tuple[dict[tuple[str, str], float], dict[str, float], float]:
+    """y of every (group, impl) row and of every group's header row; rows run top down."""
+    y, rows, headers = 0.0, {}, {}
+    for group, impls in groups:
+        headers[group] = y
+        for impl in impls:
+            y += 1
+            rows[(group, impl)] = y
+        y += 1.3  # a little air before the next group's header
+    return rows, headers, y - 1.3
 
 
-def plot_conv_times(results: dict) -> Figure:
-    """Median ms per implementation and shape, log scale; rows dtype, columns pass."""
-    rows = results["conv"]["timings"]
-    dtypes = results["config"]["dtypes"]
-    shapes = list(results["conv"]["shapes"])
-    fig = Figure(figsize=(10, 3.6 * len(dtypes)), layout="constrained")
-    axes = fig.subplots(len(dtypes), 2, squeeze=False)
-    median = {(r["impl"], r["shape"], r["dtype"], r["pass"]): r["median_s"] for r in rows}
-    for i, dtype in enumerate(dtypes):
-        for j, pass_ in enumerate(("forward", "backward")):
-            ax = axes[i, j]
-            _grouped_bars(ax, shapes, _impls(rows),
-                          lambda s, impl: None if (impl, s, dtype, pass_) not in median
-                          else 1e3 * median[(impl, s, dtype, pass_)])
-            ax.set_yscale("log")
-            ax.set_title(f"{pass_}, {dtype}")
-            ax.set_ylabel("median time (ms)")
-            ax.grid(axis="y", which="major", alpha=0.3)
-    _figure_legend(fig)
+def _dot_axes(fig: Figure, groups: Rows, panels: list[str]) -> tuple[list[Axes], dict]:
+    """One panel per name in ``panels``, sharing the rows; names on the left panel only."""
+    rows, headers, bottom = _layout(groups)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    ticks = sorted([*rows.values(), *headers.values()])
+    labels = {**{y: impl for (_, impl), y in rows.items()}, **{y: g for g, y in headers.items()}}
+    for ax, title in zip(axes, panels):
+        ax.set_title(title, fontsize=FONT)
+        ax.set_ylim(bottom + 0.7, -0.7)
+        for y in rows.values():  # a faint guide from the name to its dot
+            ax.axhline(y, color=COLORS["padding"], linewidth=0.8, zorder=0)
+        ax.tick_params(axis="both", labelsize=FONT, length=0, pad=4)
+        ax.tick_params(axis="x", length=3)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    axes[0].yaxis.set_major_locator(FixedLocator(ticks))
+    axes[0].set_yticklabels([labels[y] for y in ticks])
+    for y, label in zip(ticks, axes[0].get_yticklabels()):
+        if y in headers.values():
+            label.set_fontweight("bold")
+    return list(axes), rows
+
+
+def _height(groups: Rows, extra: float = 1.3) -> float:
+    n_rows = sum(1 + len(impls) for _, impls in groups)
+    return extra + ROW_IN * (n_rows + 0.3 * len(groups))
+
+
+def _groups(shapes: Iterable[str], present: Callable[[str], list[str]]) -> Rows:
+    return [(s, present(s)) for s in shapes if present(s)]
+
+
+def _log_ms_axis(ax: Axes) -> None:
+    ax.set_xscale("log")
+    ax.grid(axis="x", which="major", color=COLORS["padding"], linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def plot_conv_times(results: dict, pass_: str = "forward") -> Figure:
+    """Median milliseconds of every implementation on every shape, one panel per dtype.
+
+    A dot plot on a logarithmic time axis: one row per implementation that ran
+    ``pass_`` on that shape, grouped by shape.
+
+    Raises
+    ------
+    ValueError
+        If ``pass_`` is not ``"forward"`` or ``"backward"``.
+    """
+    if pass_ not in ("forward", "backward"):
+        raise ValueError(f"pass_ must be 'forward' or 'backward', got {pass_!r}")
+    timings = [t for t in results["conv"]["timings"] if t["pass"] == pass_]
+    dtypes = list(results["config"]["dtypes"])
+    median = {(t["shape"], t["impl"], t["dtype"]): t["median_s"] * 1e3 for t in timings}
+    groups = _groups(results["conv"]["shapes"],
+                     lambda s: implementations([t for t in timings if t["shape"] == s]))
+    colors = impl_colors(implementations(timings))
+    fig = Figure(figsize=(WIDTH_IN, _height(groups)), layout="constrained")
+    axes, rows = _dot_axes(fig, groups, [f"{pass_}, {d}" for d in dtypes])
+    for ax, dtype in zip(axes, dtypes):
+        _log_ms_axis(ax)
+        for (shape, impl), y in rows.items():
+            if (shape, impl, dtype) in median:
+                ax.plot(median[(shape, impl, dtype)], y, "o", ms=7, color=colors[impl],
+                        markeredgecolor=COLORS["edge"], markeredgewidth=0.6, gid=impl)
+        ax.set_xlabel("median ms per call (log scale)", fontsize=FONT)
     return fig
 
 
-def plot_ratio_to_torch(results: dict) -> Figure:
-    """(forward + backward time) / PyTorch's, per shape and dtype; lines at 1 and 2."""
-    rows = results["conv"]["timings"]
-    dtypes = results["config"]["dtypes"]
-    shapes = list(results["conv"]["shapes"])
-    median = {(r["impl"], r["shape"], r["dtype"], r["pass"]): r["median_s"] for r in rows}
+def _ratio_axis(ax: Axes, values: list[float]) -> None:
+    """Logarithmic ratio axis with ticks at powers of two, labelled 0.5×, 1×, 2×..."""
+    lo, hi = min(values + [1.0]), max(values + [2.0])
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(lo / 1.25, hi * 1.25)
+    powers = [2.0 ** k for k in range(int(np.floor(np.log2(lo / 1.25))),
+                                       int(np.ceil(np.log2(hi * 1.25))) + 1)]
+    ax.xaxis.set_major_locator(FixedLocator(powers))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.grid(axis="x", which="major", color=COLORS["padding"], linewidth=0.8)
+    ax.set_axisbelow(True)
 
-    def ratio(impl: str, s: str, dtype: str) -> float | None:
-        keys = [(impl, s, dtype, p) for p in ("forward", "backward")]
-        refs = [("torch", s, dtype, p) for p in ("forward", "backward")]
-        if not all(k in median for k in keys + refs):
+
+def _vline(ax: Axes, x: float, label: str, color: str, style: str = "-",
+           ha: str = "center") -> None:
+    """A vertical reference line named at its top, above the panel.
+
+    ``ha="right"`` puts the name left of the line, ``"left"`` right of it.
+    """
+    ax.axvline(x, color=color, linestyle=style, linewidth=1.3, zorder=1, gid=label)
+    dx = {"center": 0, "right": -3, "left": 3}[ha]
+    ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(dx, 2),
+                textcoords="offset points", ha=ha, va="bottom", fontsize=FONT,
+                color=COLORS["edge"])
+
+
+def plot_ratio_to_torch(results: dict, reference: str = "torch") -> Figure:
+    """(forward + backward time) / PyTorch's, per implementation and shape; one panel per dtype.
+
+    Only implementations that ran both passes; lines at 1 (as fast as PyTorch)
+    and 2 (twice PyTorch's time). The ratio axis is logarithmic, so 0.5× and
+    2× lie equally far from 1×.
+    """
+    timings = results["conv"]["timings"]
+    dtypes = list(results["config"]["dtypes"])
+    median = {(t["shape"], t["impl"], t["dtype"], t["pass"]): t["median_s"] for t in timings}
+
+    def ratio(shape: str, impl: str, dtype: str) -> float | None:
+        keys = [(shape, i, dtype, p) for i in (impl, reference) for p in ("forward", "backward")]
+        if not all(k in median for k in keys):
             return None
-        return sum(median[k] for k in keys) / sum(median[k] for k in refs)
+        return (median[keys[0]] + median[keys[1]]) / (median[keys[2]] + median[keys[3]])
 
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, len(dtypes), squeeze=False, sharey=True)[0]
-    impls = _impls(rows, exclude=("torch", "naive"))
+    def present(shape: str) -> list[str]:
+        return [i for i in implementations(timings) if i != reference
+                and any(ratio(shape, i, d) is not None for d in dtypes)]
+
+    groups = _groups(results["conv"]["shapes"], present)
+    colors = impl_colors(implementations(timings))
+    fig = Figure(figsize=(WIDTH_IN, _height(groups, 1.5)), layout="constrained")
+    axes, rows = _dot_axes(fig, groups, [f"forward + backward, {d}\n" for d in dtypes])
+    values = [v for (s, i) in rows for d in dtypes if (v := ratio(s, i, d)) is not None]
     for ax, dtype in zip(axes, dtypes):
-        _grouped_bars(ax, shapes, impls, lambda s, impl: ratio(impl, s, dtype))
-        ax.axhline(1.0, color=IMPL_COLORS["torch"], linestyle="-", linewidth=1.5,
-                   label="PyTorch (= 1)")
-        ax.axhline(2.0, color=COLORS["edge"], linestyle="--", linewidth=1, label="2x")
-        ax.set_title(f"forward + backward, {dtype}")
-        ax.set_ylabel("time / PyTorch time")
-    _figure_legend(fig)
+        _ratio_axis(ax, values)
+        _vline(ax, 1.0, "PyTorch", colors.get(reference, COLORS["edge"]))
+        _vline(ax, 2.0, "2×", COLORS["edge"], "--")
+        for (shape, impl), y in rows.items():
+            v = ratio(shape, impl, dtype)
+            if v is not None:
+                ax.plot(v, y, "o", ms=7, color=colors[impl], markeredgecolor=COLORS["edge"],
+                        markeredgewidth=0.6, gid=impl, zorder=3)
+        ax.set_xlabel("time / PyTorch's time (log scale)", fontsize=FONT)
     return fig
 
 
 def plot_memory(results: dict) -> Figure:
-    """Forward peak extra memory / (col buffer + output) against col buffer + output (MiB).
+    """Forward peak extra memory / (col buffer + output), one panel per dtype.
 
-    Left: a first call on a fresh layer; right: a second call on the same layer,
-    as in a training loop. Lines at 1 (the col buffer and the output, nothing
-    else) and 1.25 (the target). The seed as written is drawn as hollow
-    markers: its points coincide with the seed-style layer's.
+    One row per implementation that tracemalloc can see, grouped by shape. A
+    filled dot is the first call on a fresh layer; an open ring around it is a
+    second call on the same layer (a training loop's steady state): where the two
+    agree the ring encloses the dot, so no marker hides another. Lines at 1 (the
+    col buffer and the output, nothing else) and at 1.25 (the target).
     """
-    rows = [m for m in results["conv"]["memory"]
-            if m["pass"] == "forward" and m["peak_extra_bytes"] is not None]
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, key, title in zip(axes, ("peak_extra_bytes", "peak_repeat_bytes"),
-                              ("first call", "repeated call (same layer)")):
-        _memory_panel(ax, [m for m in rows if m.get(key) is not None], key)
-        ax.set_title(title)
-    axes[0].set_ylabel("forward peak extra memory / (col + out)")
-    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    mem = [m for m in results["conv"]["memory"]
+           if m["pass"] == "forward" and m["peak_extra_bytes"] is not None]
+    dtypes = list(results["config"]["dtypes"])
+    by_key = {(m["shape"], m["impl"], m["dtype"]): m for m in mem}
+    groups = _groups(results["conv"]["shapes"],
+                     lambda s: implementations([m for m in mem if m["shape"] == s]))
+    colors = impl_colors(implementations(results["conv"]["timings"]) + implementations(mem))
+    fig = Figure(figsize=(WIDTH_IN, _height(groups, 1.7)), layout="constrained")
+    axes, rows = _dot_axes(fig, groups, [f"{d}\n" for d in dtypes])
+    values = [r for m in mem for r in (memory_ratio(m), memory_ratio(m, "peak_repeat_bytes"))
+              if r is not None]
+    for ax, dtype in zip(axes, dtypes):
+        ax.set_xlim(min(values + [1.0]) - 0.15, max(values + [1.25]) + 0.2)
+        ax.grid(axis="x", color=COLORS["padding"], linewidth=0.8)
+        ax.set_axisbelow(True)
+        _vline(ax, 1.0, "col + out", COLORS["edge"], ha="right")
+        _vline(ax, 1.25, "1.25", COLORS["edge"], "--", ha="left")
+        for (shape, impl), y in rows.items():
+            m = by_key.get((shape, impl, dtype))
+            if m is None:
+                continue
+            ax.plot(memory_ratio(m), y, "o", ms=6, color=colors[impl], zorder=3,
+                    markeredgecolor=COLORS["edge"], markeredgewidth=0.6, gid=f"{impl} first")
+            again = memory_ratio(m, "peak_repeat_bytes")
+            if again is not None:
+                ax.plot(again, y, "o", ms=12, color=colors[impl], markerfacecolor="none", zorder=3,
+                        markeredgecolor=colors[impl], markeredgewidth=1.5, gid=f"{impl} repeated")
+        ax.set_xlabel("peak extra memory / (col + out)", fontsize=FONT)
+    fig.suptitle("● first call    ○ repeated call of the same layer", fontsize=FONT)
     return fig
 
 
-def _memory_panel(ax, rows: list[dict], key: str) -> None:
-    markers = {"float32": "o", "float64": "s"}
-    for impl in _impls(rows):
-        hollow = impl == "original"
-        for dtype, marker in markers.items():
-            pts = [((m["col_bytes"] + m["out_bytes"]) / 2**20, memory_ratio(m, key))
-                   for m in rows if m["impl"] == impl and m["dtype"] == dtype]
-            if pts:
-                x, y = np.array(pts).T
-                ax.scatter(x, y, marker=marker, s=110 if hollow else 40,
-                           facecolor="none" if hollow else _color(impl),
-                           edgecolor=_color(impl) if hollow else COLORS["edge"],
-                           linewidth=1.5 if hollow else 0.5, label=f"{impl} {dtype}", zorder=3)
-    for m in rows:  # name the shapes once, under the float32 points of the vectorized layer
-        if m["impl"] == "vectorized" and m["dtype"] == "float32":
-            ax.annotate(m["shape"], ((m["col_bytes"] + m["out_bytes"]) / 2**20, memory_ratio(m, key)),
-                        textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8)
-    ax.axhline(1.0, color=COLORS["edge"], linewidth=1, label="col + out")
-    ax.axhline(1.25, color=COLORS["edge"], linewidth=1, linestyle="--", label="1.25 x (col + out)")
-    ax.set_xscale("log")
-    ax.set_xlabel("col buffer + output (MiB)")
+def _end_labels(ax: Axes, items: list[tuple[float, float, str, str]], log_y: bool,
+                min_gap: float) -> None:
+    """Write each label right of its line's last point, nudged apart vertically.
+
+    ``items`` are ``(x, y, text, colour)``; ``min_gap`` is the smallest vertical
+    distance between two labels, in decades (``log_y``) or in data units. The
+    highest label stays at its line; each lower one moves down if it must.
+    """
+    def f(y):
+        return np.log10(y) if log_y else y
+
+    placed: list[float] = []
+    for x, y, text, color in sorted(items, key=lambda it: -f(it[1])):
+        pos = f(y) if not placed else min(f(y), placed[-1] - min_gap)
+        placed.append(pos)
+        ax.annotate(text, (x, 10 ** pos if log_y else pos), xytext=(6, 0),
+                    textcoords="offset points", va="center", ha="left", fontsize=FONT,
+                    color=color, annotation_clip=False)
 
 
 def plot_attention_scaling(results: dict) -> Figure:
-    """Time per sequence against n, log-log, with each fitted slope in the legend."""
+    """Left: time per sequence against ``n`` (log-log), each line named with its fitted slope.
+
+    Right: the same times divided by the operations
+    ``strided_conv.bench.report.attention_ops`` counts (picoseconds per
+    operation): a flat line means the time grows exactly like the count.
+    Implementations without a cost model appear on the left only.
+    """
     att = results["attention"]
-    fig = Figure(figsize=(6, 4.5), layout="constrained")
-    ax = fig.subplots()
-    for impl in _impls(att["timings"]):
+    impls = implementations(att["timings"])
+    colors = impl_colors(impls)
+    styles = dict(zip(impls, ["-", "--", ":", "-."] * 3))
+    markers = dict(zip(impls, ["o", "s", "^", "D", "v"] * 2))
+    model = attention_model(results)
+    fig = Figure(figsize=(WIDTH_IN, 3.9), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    ends_l, ends_r = [], []
+    for impl in impls:
         pts = sorted((t["n"], 1e3 * t["median_per_sequence_s"])
                      for t in att["timings"] if t["impl"] == impl)
         n, ms = np.array(pts).T
+        kw = dict(color=colors[impl], linestyle=styles[impl], marker=markers[impl], ms=5, gid=impl)
+        left.plot(n, ms, **kw)
         slope = att["slopes"].get(impl)
-        label = impl if slope is None else f"{impl} (slope {slope:.2f})"
-        ax.plot(n, ms, marker="o", color=_color(impl), label=label,
-                linestyle="--" if impl == "sdpa" else "-")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length n")
-    ax.set_ylabel("median time per sequence (ms)")
-    ax.grid(which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+        ends_l.append((n[-1], ms[-1], impl if slope is None else f"{impl}, slope {slope:.2f}",
+                       colors[impl]))
+        per_op = sorted((r["n"], r["ps_per_op"]) for r in model if r["impl"] == impl)
+        if per_op:
+            n2, ps = np.array(per_op).T
+            right.plot(n2, ps, **kw)
+            ends_r.append((n2[-1], ps[-1], impl, colors[impl]))
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("sequence length n", fontsize=FONT)
+        ax.grid(which="major", color=COLORS["padding"], linewidth=0.8)
+        ax.tick_params(labelsize=FONT)
+        ax.spines[["top", "right"]].set_visible(False)
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(lo, hi * (20 if ax is left else 6))  # room for the names at the right
+    left.set_yscale("log")
+    left.set_ylabel("median ms per sequence", fontsize=FONT)
+    left.set_title("time", fontsize=FONT)
+    lo, hi = left.get_ylim()
+    _end_labels(left, ends_l, True, 0.065 * np.log10(hi / lo))
+    right.set_ylim(0, max([r["ps_per_op"] for r in model] + [1.0]) * 1.15)
+    right.set_ylabel("ps per counted operation", fontsize=FONT)
+    right.set_title("time / operation count", fontsize=FONT)
+    _end_labels(right, ends_r, False, 0.07 * right.get_ylim()[1])
     return fig
