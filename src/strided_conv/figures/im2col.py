@@ -507,14 +507,10 @@ def animate_im2col(size: int = 4, kernel: int = 3, stride: int = 1) -> FuncAnima
 def im2col_animation_html(size: int = 4, kernel: int = 3, stride: int = 1) -> str:
     """:func:`animate_im2col` as self-contained, reproducible HTML (frames embedded as PNG).
 
-    Matplotlib's :meth:`~matplotlib.animation.Animation.to_jshtml` names its
-    elements with a random ``uuid4``; it is replaced by
-    ``im2col_<size>_<kernel>_<stride>`` so that two runs give the same text
-    (the notebook test compares it) and two animations on one page differ.
+    Made by :func:`strided_conv.figures.windows.animation_html`, with the id
+    ``im2col_<size>_<kernel>_<stride>``: two runs give the same text (the notebook
+    test compares it), two animations on one page differ, and nothing is fetched.
     """
-    anim = animate_im2col(size, kernel, stride)
-    html = anim.to_jshtml(fps=1, default_mode="once")
-    ids = set(re.findall(r'id="_anim_img([0-9a-f]{32})"', html))
-    if len(ids) != 1:
-        raise RuntimeError(f"expected one animation id in matplotlib's HTML, found {len(ids)}")
-    return html.replace(ids.pop(), f"im2col_{size}_{kernel}_{stride}")
+    from .windows import animation_html
+
+    return animation_html(animate_im2col(size, kernel, stride), f"im2col_{size}_{kernel}_{stride}")
