@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from strided_conv import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
+from strided_conv import attention_flops
 
 
 def reference(q: np.ndarray, k: np.ndarray, v: np.ndarray, axis: int = -1):
@@ -94,3 +95,88 @@ def test_full_attention_rejects_a_non_tensor():
 def test_full_attention_rejects_a_bad_hidden_size():
     with pytest.raises(ValueError, match=r"hidden_size must be >= 1, got 0"):
         FullSelfAttention(0)
+
+
+# ------------------------------------------------------------------ the cost model
+def _counted_flops(model, x):
+    """Matrix-product FLOPs PyTorch's own counter sees in one forward pass (2 per multiply-add)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("n, d, m, k1, reduction, tail, batch", [
+    (200, 64, 4, 10, 16, "pad", 1),     # the defaults
+    (200, 64, 3, 30, 16, "pad", 2),     # a padded tail and p2 = 1
+    (200, 64, 3, 30, 16, "drop", 1),    # the tail left out
+    (57, 12, 5, 4, 3, "pad", 3),        # odd sizes everywhere
+    (24, 8, 4, 2, 2, "pad", 1),
+])
+def test_attention_flops_matrix_terms_match_pytorchs_counter(n, d, m, k1, reduction, tail, batch):
+    flops = attention_flops(n, d, m, k1, reduction, tail, batch)
+    torch.manual_seed(0)
+    x = torch.randn(batch, n, d)
+    segment = SegmentAttention(n, d, m, k1, reduction, tail)
+    full = FullSelfAttention(d)
+    for name, model in (("segment", segment), ("full", full)):
+        matrix = sum(v for term, v in flops[name].items() if term != "elementwise")
+        assert matrix == _counted_flops(model, x), name
+
+
+def test_attention_flops_by_hand_for_the_defaults():
+    n, d, m = 200, 64, 4  # L1 = 20, k2 = 5, D_r = 4
+    flops = attention_flops(n)
+    assert flops["segment"] == {
+        "projections": 2 * n * d * d + 4 * m * d * d,
+        "convolutions": 2 * 20 * 10 * d * 4 + 2 * m * 5 * 4 * d,
+        "scores": 2 * n * m * d, "weighted sum": 2 * n * m * d,
+        "elementwise": 6 * n * m + n * d + 3 * m * d + 2 * 20 * 4,
+    }
+    assert flops["full"] == {"projections": 6 * n * d * d, "convolutions": 0,
+                             "scores": 2 * n * n * d, "weighted sum": 2 * n * n * d,
+                             "elementwise": 6 * n * n + 3 * n * d}
+    # the point of the chapter: the query projection alone is 8x scores + weighted sum
+    assert 2 * n * d * d == 8 * (flops["segment"]["scores"] + flops["segment"]["weighted sum"])
+
+
+def test_attention_flops_scale_with_the_batch_and_stay_plain_ints():
+    one, three = attention_flops(200), attention_flops(200, batch=3)
+    for name in one:
+        assert {k: 3 * v for k, v in one[name].items()} == three[name]
+        assert all(type(v) is int for v in three[name].values())
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    ({"n": 0}, ValueError, r"n must be >= 1, got 0"),
+    ({"n": 200.0}, TypeError, r"n must be an int, got 200.0"),
+    ({"n": 200, "batch": 0}, ValueError, r"batch must be >= 1, got 0"),
+    ({"n": 200, "m_segments": 12}, ValueError, r"m_segments=12 is not feasible"),
+    ({"n": 200, "hidden_size": 8}, ValueError, r"hidden_size // channel_reduction must be >= 1"),
+])
+def test_attention_flops_rejects_bad_input(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        attention_flops(**kwargs)
+
+
+def test_time_attention_times_only_the_models_asked_for():
+    result = time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2,
+                            models=("segment",))
+    assert set(result) == {"n", "segment"} and len(result["segment"]) == 1
+
+
+@pytest.mark.parametrize("models", [(), "full", ("full", "sparse")])
+def test_time_attention_rejects_unknown_models(models):
+    with pytest.raises(ValueError, match=r"models must be a non-empty sequence of"):
+        time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, models=models)
+
+
+def test_time_attention_rejects_an_unknown_clock():
+    with pytest.raises(ValueError, match=r"clock must be one of \('wall', 'cpu'\), got 'gpu'"):
+        time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, clock="gpu")
+
+
+def test_time_attention_cpu_clock_gives_positive_times():
+    result = time_attention((20,), hidden_size=16, repeats=2, m_segments=2, k1=2, clock="cpu")
+    assert all(t > 0 for t in result["full"] + result["segment"])

@@ -47,6 +47,7 @@ from .downconv import (
     tiled_conv1d,
 )
 from .attention import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
+from .attention import attention_flops
 
 __version__ = "0.1.0"
 
@@ -90,4 +91,5 @@ __all__ = [
     "FullSelfAttention",
     "time_attention",
     "loglog_slope",
+    "attention_flops",
 ]

@@ -1,22 +1,24 @@
 r"""Attention over DownConv segments, and plain softmax self-attention (chapter 3).
 
-Full self-attention over ``n`` items (Vaswani et al., 2017) scores every
-query against every key:
+Full self-attention over ``n`` items of hidden size ``D`` (Vaswani et al.,
+2017) scores every query against every key:
 
-.. math:: \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d}}\right) V,
-          \qquad Q, K, V \in \mathbb{R}^{n \times d},
+.. math:: \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{D}}\right) V,
+          \qquad Q, K, V \in \mathbb{R}^{n \times D},
 
-an ``n x n`` map, :math:`O(n^2 d)` time. Segment attention keeps the ``n``
-queries but takes keys and values from the ``m`` segments of a
-:class:`~strided_conv.DownConv`, so the map is ``n x m`` and the cost
-:math:`O(n m d)` plus the convolutions' :math:`O(n d^2 / \text{channel\_reduction})`:
-linear in ``n`` for fixed ``m``.
+an ``n x n`` map. Segment attention keeps the ``n`` queries but takes keys and
+values from the ``m`` segments of a :class:`~strided_conv.DownConv`, so the map
+is ``n x m``. Neither layer costs only its score map: both project the ``n``
+items with ``D x D`` matrices first. :func:`~strided_conv.attention_flops` counts every term
+(for ``D = 64, m = 4`` the query projection, :math:`2 n D^2` FLOPs, is eight
+times the scores and the weighted sum together, :math:`4 n m D`), and
+:func:`~strided_conv.time_attention` measures both layers.
 """
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -24,10 +26,14 @@ import torch.nn as nn
 
 from ._validation import check_int
 from .downconv import DownConv
+from .downconv import downconv_sizes
 
-__all__ = ["SegmentAttention", "FullSelfAttention", "time_attention", "loglog_slope"]
+__all__ = ["SegmentAttention", "FullSelfAttention", "time_attention", "loglog_slope",
+           "attention_flops"]
 
 _SOFTMAX_DIMS = {"segments": -1, "queries": -2}
+_TIMED = ("full", "segment")
+_CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
@@ -125,47 +131,141 @@ class FullSelfAttention(nn.Module):
 
 def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int = 64,
                    batch: int = 1, repeats: int = 3, m_segments: int = 4, k1: int = 10,
-                   seed: int = 0) -> dict[str, list[float]]:
+                   seed: int = 0, models: Sequence[str] = ("full", "segment"),
+                   clock: str = "wall") -> dict[str, list[float]]:
     """Best-of-``repeats`` forward time (seconds) of full vs segment attention.
 
     Runs on the CPU, one thread (restored afterwards), ``torch.no_grad``,
     float32, with ``seq_len = n`` for the segment model. Wall-clock timings:
     they depend on the machine.
 
+    Parameters
+    ----------
+    models : sequence of {"full", "segment"}, default both
+        Which layers to time; leaving out ``"full"`` makes large ``n`` cheap
+        (full attention's ``n x n`` map is 400 MB at ``n = 10,000``).
+    clock : {"wall", "cpu"}, default "wall"
+        ``"wall"`` times with ``time.perf_counter``; ``"cpu"`` with
+        ``time.thread_time``, the CPU time of the calling thread, which is
+        where PyTorch computes with one thread: time spent waiting while other
+        processes hold the core is not counted, so on a shared machine it is
+        far less noisy.
+
     Returns
     -------
     dict
-        ``{"n": [...], "full": [...], "segment": [...]}``.
+        ``{"n": [...], "full": [...], "segment": [...]}``, with only the keys
+        of ``models`` besides ``"n"``.
     """
     ns = [check_int("n", n, 1) for n in n_values]
     repeats = check_int("repeats", repeats, 1)
+    if isinstance(models, str) or not models or any(m not in _TIMED for m in models):
+        raise ValueError(f"models must be a non-empty sequence of {_TIMED}, got {models!r}")
+    if clock not in _CLOCKS:
+        raise ValueError(f"clock must be one of {tuple(_CLOCKS)}, got {clock!r}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    result: dict[str, list[float]] = {"n": ns, "full": [], "segment": []}
+    result: dict[str, list[float]] = {"n": ns, **{name: [] for name in _TIMED if name in models}}
     try:
         torch.manual_seed(seed)
         for n in ns:
             x = torch.randn(batch, n, hidden_size)
-            models = {"full": FullSelfAttention(hidden_size),
-                      "segment": SegmentAttention(n, hidden_size, m_segments, k1)}
-            for name, model in models.items():
-                result[name].append(_best_time(model, x, repeats))
+            for name in (name for name in _TIMED if name in result):
+                model = (FullSelfAttention(hidden_size) if name == "full"
+                         else SegmentAttention(n, hidden_size, m_segments, k1))
+                result[name].append(_best_time(model, x, repeats, _CLOCKS[clock]))
     finally:
         torch.set_num_threads(threads)
     return result
 
 
-def _best_time(model: nn.Module, x: torch.Tensor, repeats: int) -> float:
+def _best_time(model: nn.Module, x: torch.Tensor, repeats: int,
+               clock: Callable[[], float] = time.perf_counter) -> float:
     with torch.no_grad():
         model(x)  # warm-up: first calls allocate and pick kernels
         best = math.inf
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = clock()
             model(x)
-            best = min(best, time.perf_counter() - start)
+            best = min(best, clock() - start)
     return best
 
 
 def loglog_slope(n: Iterable[float], t: Iterable[float]) -> float:
     """Least-squares slope of ``log t`` against ``log n``: the exponent in ``t ~ n^slope``."""
     return float(np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(t, float)), 1)[0])
+
+
+#: Elementwise FLOPs counted per attention score: the scaling by ``1/sqrt(D)`` and
+#: the softmax's max, subtraction, exponential, sum and division.
+FLOPS_PER_SCORE = 6
+
+
+def attention_flops(n: int, hidden_size: int = 64, m_segments: int = 4, k1: int = 10,
+                    channel_reduction: int = 16, tail: str = "pad",
+                    batch: int = 1) -> dict[str, dict[str, int]]:
+    r"""Floating-point operations of one forward pass, term by term, for both layers.
+
+    A multiply-add counts as 2 FLOPs. With ``n`` items, hidden size ``D``,
+    ``m`` segments, ``D_r = D // channel_reduction`` channels between the two
+    convolutions, and ``L_1``, ``k_2`` the sizes :func:`~strided_conv.downconv_sizes`
+    derives, for a batch of ``N`` sequences:
+
+    =====================  ==========================  ==============================
+    term                   :class:`FullSelfAttention`  :class:`SegmentAttention`
+    =====================  ==========================  ==============================
+    ``"projections"``      :math:`3 \cdot 2 n D^2`     :math:`2 n D^2` (queries) +
+                                                       :math:`2 \cdot 2 m D^2` (K, V)
+    ``"convolutions"``     --                          :math:`2 L_1 k_1 D D_r` +
+                                                       :math:`2 m k_2 D_r D`
+    ``"scores"``           :math:`2 n^2 D`             :math:`2 n m D`
+    ``"weighted sum"``     :math:`2 n^2 D`             :math:`2 n m D`
+    ``"elementwise"``      :math:`6 n^2 + 3 n D`       :math:`6 n m + n D + 3 m D`
+                                                       :math:`+ 2 L_1 D_r`
+    =====================  ==========================  ==============================
+
+    all times ``N``. ``"elementwise"`` counts ``FLOPS_PER_SCORE = 6`` per score
+    (scaling and softmax), one per bias element added and one per ReLU output.
+    Every other term is a matrix product: their sum is what
+    :class:`torch.utils.flop_counter.FlopCounterMode` counts for the layer (tested).
+
+    Parameters
+    ----------
+    n : int
+        Sequence length (``seq_len`` of the segment layer).
+    hidden_size, m_segments, k1, channel_reduction, tail
+        As in :class:`SegmentAttention`; only the segment layer depends on all but
+        ``hidden_size``.
+    batch : int, default 1
+        ``N``, the number of sequences.
+
+    Returns
+    -------
+    dict
+        ``{"full": {term: flops}, "segment": {term: flops}}`` with the five terms
+        above (``"convolutions"`` is 0 for full attention), plain ints.
+
+    Raises
+    ------
+    ValueError
+        For a configuration :class:`~strided_conv.DownConv` refuses, or
+        ``hidden_size // channel_reduction < 1``.
+    """
+    n, d = check_int("n", n, 1), check_int("hidden_size", hidden_size, 1)
+    batch = check_int("batch", batch, 1)
+    reduced = d // check_int("channel_reduction", channel_reduction, 1)
+    if reduced < 1:
+        raise ValueError(f"hidden_size // channel_reduction must be >= 1, got {d} // "
+                         f"{channel_reduction} = 0: the first convolution would have no channel")
+    sizes = downconv_sizes(n, m_segments, k1, tail)
+    m, mid = sizes.m_segments, sizes.mid_length
+    full = {"projections": 3 * 2 * n * d * d, "convolutions": 0,
+            "scores": 2 * n * n * d, "weighted sum": 2 * n * n * d,
+            "elementwise": FLOPS_PER_SCORE * n * n + 3 * n * d}
+    segment = {"projections": 2 * n * d * d + 2 * 2 * m * d * d,
+               "convolutions": 2 * mid * sizes.k1 * d * reduced + 2 * m * sizes.k2 * reduced * d,
+               "scores": 2 * n * m * d, "weighted sum": 2 * n * m * d,
+               # biases of query, conv1a, conv2a, key, value; ReLU after conv1a
+               "elementwise": FLOPS_PER_SCORE * n * m + n * d + 3 * m * d + 2 * mid * reduced}
+    return {name: {term: batch * v for term, v in terms.items()}
+            for name, terms in (("full", full), ("segment", segment))}
