@@ -120,3 +120,25 @@ def test_internal_links_are_not_broken(site):
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert re.search(r"\b0 errors found", proc.stdout), proc.stdout[-2000:]
+
+
+def test_archive_is_published_and_linked(site):
+    """The build writes the notebooks' archive beside the HTML (book/_ext/book_archive.py);
+    the landing page links it in its text, and every page's download menu offers it."""
+    import zipfile
+
+    archive = site / "strided-conv-book.zip"
+    assert zipfile.is_zipfile(archive)
+    landing = site / "book" / "index.html"
+    assert re.search(r'<a class="[^"]*book-archive[^"]*" href="\.\./strided-conv-book\.zip"',
+                     landing.read_text(encoding="utf-8"))
+    menus = 0
+    for page in _pages(site):
+        html = page.read_text(encoding="utf-8")
+        if "download-source-button" not in html:
+            continue
+        menus += 1
+        hrefs = re.findall(r'<a class="[^"]*download-archive-button[^"]*"[^>]*href="([^"]+)"', html)
+        assert hrefs and (page.parent / hrefs[0]).resolve() == archive.resolve(), page.name
+    chapters = re.findall(r"file:\s*(book/\S+)\s*$", (ROOT / "_toc.yml").read_text(), re.M)
+    assert menus >= len(chapters)
