@@ -112,27 +112,39 @@ def test_every_data_file_a_notebook_names_is_beside_it(members):
 
 
 def test_notebooks_are_the_books_own(members):
-    """Same cells and outputs; only the Lab folding flags of gated solutions may differ."""
+    """Same cells and outputs; only the Lab folding flags (``fold_for_lab``) may differ."""
     for nb_path in ba.toc_notebooks(ROOT):
         ours = json.loads(nb_path.read_text())
         theirs = json.loads(members[f"{TOP}/{ba.NOTEBOOK_DIR}/{nb_path.name}"])
         for cell in theirs["cells"]:
             cell.get("metadata", {}).pop("jupyter", None)
+            if cell["source"] and cell["source"][0].rstrip("\n") in ba.FOLD_LABELS.values():
+                cell["source"] = cell["source"][1:]
         for cell in ours["cells"]:
             cell.get("metadata", {}).pop("jupyter", None)
         assert theirs == ours, nb_path.name
 
 
-def test_gated_solution_code_is_folded_in_lab():
+def test_what_the_html_hides_is_folded_in_lab():
     nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["hide-input"]}, "source": ["import os"]},
         {"cell_type": "markdown", "source": ["```{solution-start} ex-x-1\n:class: dropdown\n```"]},
         {"cell_type": "code", "metadata": {}, "source": ["print(3)"]},
         {"cell_type": "markdown", "source": ["```{solution-end}\n```"]},
         {"cell_type": "code", "metadata": {}, "source": ["print(4)"]},
+        {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source": ["assert 3"]},
     ]}
-    assert ba._hide_gated_solutions(nb)
-    assert nb["cells"][1]["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
-    assert "jupyter" not in nb["cells"][3]["metadata"]
+    assert ba.fold_for_lab(nb)
+    both = {"source_hidden": True, "outputs_hidden": True}
+    assert nb["cells"][0]["metadata"]["jupyter"] == {"source_hidden": True}
+    assert nb["cells"][2]["metadata"]["jupyter"] == both
+    assert "jupyter" not in nb["cells"][4]["metadata"]
+    assert nb["cells"][5]["metadata"]["jupyter"] == both
+    # Folded cells show their first line: a label, not the solution or the check.
+    assert nb["cells"][2]["source"] == [ba.FOLD_LABELS["solution"] + "\n", "print(3)"]
+    assert nb["cells"][5]["source"][0] == ba.FOLD_LABELS["check"] + "\n"
+    assert nb["cells"][0]["source"] == ["import os"]
+    assert not ba.fold_for_lab(nb)  # idempotent
 
 
 def test_no_movielens_data_in_the_archive(members):

@@ -81,26 +81,64 @@ def data_files(root: Path) -> list[Path]:
     return sorted((root / "book").glob("*.json"))
 
 
-def _hide_gated_solutions(nb: dict) -> bool:
-    """Collapse the cells of every gated solution (``solution-start`` .. ``solution-end``).
+# Cell tags with which the HTML hides a cell's input and/or output (MyST-NB), and the
+# JupyterLab metadata flags that fold the same parts in Lab.
+_TAG_FOLDS = {
+    "remove-cell": ("source_hidden", "outputs_hidden"),
+    "hide-cell": ("source_hidden", "outputs_hidden"),
+    "remove-input": ("source_hidden",),
+    "hide-input": ("source_hidden",),
+    "remove-output": ("outputs_hidden",),
+    "hide-output": ("outputs_hidden",),
+}
 
-    In the HTML the whole solution is one closed dropdown. jupyterlab-myst closes the
-    dropdown of the opening Markdown cell, but the code cells that follow are separate
-    cells; JupyterLab collapses a cell whose ``metadata.jupyter`` says
-    ``source_hidden``/``outputs_hidden``, so the solution's code stays hidden until the
-    reader clicks it. Returns whether anything changed.
+
+FOLD_LABELS = {
+    "solution": "# Solution code, folded: click the dots to show it.",
+    "check": "# Checks of this page's numbers, hidden in the HTML book: click the dots to show.",
+}
+
+
+def _lines(source) -> list[str]:
+    return source.splitlines(keepends=True) if isinstance(source, str) else list(source)
+
+
+def fold_for_lab(nb: dict) -> bool:
+    """Fold in JupyterLab what the HTML book hides; return whether anything changed.
+
+    JupyterLab ignores MyST-NB's cell tags, so the closing ``remove-cell`` that asserts
+    the solutions' numbers, and the code cells of a gated solution (``solution-start``
+    .. ``solution-end``: in the HTML one closed dropdown; jupyterlab-myst closes only
+    the dropdown of the opening Markdown cell), would be in plain view. JupyterLab
+    folds a cell whose ``metadata.jupyter`` has ``source_hidden`` / ``outputs_hidden``
+    (the reader clicks the fold to open it), so those flags are set here from the tags
+    and for every code cell inside a gated solution. A folded cell still shows its
+    first line, so solution and check cells get a comment line first (a comment:
+    outputs, and so nbval, are unchanged).
     """
     inside, changed = False, False
     for cell in nb["cells"]:
         src = "".join(cell["source"])
         if cell["cell_type"] == "markdown" and re.search(r"\{solution-start\}", src):
             inside = True
-        if inside and cell["cell_type"] == "code":
-            flags = cell.setdefault("metadata", {}).setdefault("jupyter", {})
-            for key in ("source_hidden", "outputs_hidden"):
-                if flags.get(key) is not True:
-                    flags[key] = True
+        if cell["cell_type"] == "code":
+            tags = cell.get("metadata", {}).get("tags", [])
+            folds = {flag for tag in tags for flag in _TAG_FOLDS.get(tag, ())}
+            if inside:
+                folds |= {"source_hidden", "outputs_hidden"}
+            for flag in sorted(folds):
+                flags = cell.setdefault("metadata", {}).setdefault("jupyter", {})
+                if flags.get(flag) is not True:
+                    flags[flag] = True
                     changed = True
+            # A folded cell still shows its first line: make it a label, not a solution.
+            label = (FOLD_LABELS["solution"] if inside else
+                     FOLD_LABELS["check"] if "remove-cell" in tags else None)
+            # (Not above a cell that shows a traceback: its line numbers would shift.)
+            errors = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+            if label and not errors and not src.startswith(label):
+                cell["source"] = [label + "\n", *_lines(cell["source"])]
+                changed = True
         if cell["cell_type"] == "markdown" and re.search(r"\{solution-end\}", src):
             inside = False
     return changed
@@ -108,7 +146,7 @@ def _hide_gated_solutions(nb: dict) -> bool:
 
 def _notebook_bytes(path: Path) -> bytes:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    if not _hide_gated_solutions(nb):
+    if not fold_for_lab(nb):
         return path.read_bytes()
     # nbformat's own layout (indent 1, non-ASCII kept), so a diff shows only the flags.
     return (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
