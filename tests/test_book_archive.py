@@ -173,6 +173,9 @@ def test_reader_requirements_are_pinned_and_name_the_wheel(members):
     assert torch_lines and all(ln in lines for ln in torch_lines)
     names = {re.split(r"[=<>; ]", ln)[0] for ln in lines}
     assert set(ba.READER_TOOLS) <= names
+    # Data-only packages come from requirements-nodeps.txt alone: listed here, pip
+    # would install their dependencies (recbole: ray, tensorboard, ...).
+    assert not (ba.nodeps_names(nodeps) - set(ba.WITH_DEPENDENCIES)) & names
 
 
 def test_an_unpinnable_import_fails_the_build(tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,6 +40,11 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # What a reader needs besides the imports: the notebook server with MyST rendering,
 # the kernel, and the tools that re-check every stored output.
 READER_TOOLS = ("jupyterlab", "jupyterlab-myst", "ipykernel", "pytest", "nbval")
+# Packages of requirements-nodeps.txt whose dependencies the reader does need: they are
+# repeated (same markers) in the archive's requirements.txt, which brings those
+# dependencies. The others there (recbole: only a data file it ships is read) must not
+# be, or pip would install their dependencies.
+WITH_DEPENDENCIES = ("torch",)
 _PACKAGE_MODULE = "strided_conv"
 
 
@@ -73,7 +79,9 @@ def toc_notebooks(root: Path, toc_path: Path | None = None) -> list[Path]:
                     walk(str(item))
 
     walk(site_map.root.docname)
-    return [root / f"{doc}.ipynb" for doc in order if (root / f"{doc}.ipynb").is_file()]
+    # An entry may name its file with or without the suffix.
+    paths = [root / (doc if doc.endswith(".ipynb") else f"{doc}.ipynb") for doc in order]
+    return [p for p in paths if p.is_file()]
 
 
 def data_files(root: Path) -> list[Path]:
@@ -183,10 +191,8 @@ def build_wheel(root: Path, out_dir: Path) -> Path:
 
 
 def _clean_env() -> dict[str, str]:
-    import os
-
     # PYTHONPATH=src (set while developing) must not leak into the build.
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 # ----------------------------------------------------------------------- requirements
@@ -215,13 +221,17 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _project(requirement: str) -> str:
+    return _norm(re.split(r"[=<>!~;\s\[@]", requirement.strip())[0])
+
+
 def nodeps_names(nodeps_text: str) -> set[str]:
     """Normalized project names listed in ``requirements-nodeps.txt``."""
     names = set()
     for line in nodeps_text.splitlines():
         line = line.split("#")[0].strip()
         if line and not line.startswith("-"):
-            names.add(_norm(re.split(r"[=<>!~;\s\[]", line)[0]))
+            names.add(_project(line))
     return names
 
 
@@ -251,7 +261,7 @@ def reader_requirements(root: Path, notebooks: list[Path], wheel_name: str) -> s
     ]
     for line in nodeps_text.splitlines():
         req = line.split("#")[0].strip()
-        if req and not req.startswith("-") and _norm(re.split(r"[=<>!~;\s\[]", req)[0]) in dists:
+        if req and not req.startswith("-") and _project(req) in WITH_DEPENDENCIES:
             lines.append(req)
     for dist in sorted(dists, key=_norm):
         if _norm(dist) in nodeps:
@@ -298,6 +308,12 @@ chapter (`{{numref}}`) or a citation (`{{cite:p}}`) as its key.
 If `MPLBACKEND` is set in your environment, unset it: a forced backend removes
 the figures from the outputs.
 
+Each kernel start logs `Kernel is running over TCP without encryption`: the
+kernel listens on 127.0.0.1 only and checks a key that only your account can
+read, so nothing leaves your machine; other accounts on it could read the
+traffic. On a shared machine start Lab with `--KernelManager.transport=ipc`
+(Unix sockets in your private runtime directory) and the warning is gone.
+
 ## Check that every output is reproduced
 
 ```bash
@@ -314,7 +330,7 @@ the stored one (timing cells are tagged `nbval-ignore-output`).
 
 
 def _readme(notebooks: list[Path], data: list[Path], wheel: str, nodeps_text: str) -> str:
-    others = sorted(nodeps_names(nodeps_text) - {"torch"})
+    others = sorted(nodeps_names(nodeps_text) - set(WITH_DEPENDENCIES))
     nodeps_note = (f", and {', '.join(others)} without its dependencies (only a data file it"
                    " ships is read)" if others else "")
     rows = [f"- `notebooks/{p.name}`" for p in notebooks]
