@@ -72,7 +72,7 @@ def test_setup_command_is_one_line_and_strict():
 def test_setup_installs_the_cpu_build_first_then_the_rest():
     parts = [p.strip() for p in _command("Set up and build").split("&&")]
     nodeps = ".venv/bin/pip install --no-deps -r requirements-nodeps.txt"
-    rest = ".venv/bin/pip install -r requirements.txt"
+    rest = ".venv/bin/pip install --no-warn-conflicts -r requirements.txt"
     assert nodeps in parts and rest in parts and parts.index(nodeps) < parts.index(rest)
 
 
@@ -179,5 +179,5 @@ def test_readme_lab_command_and_archive_commands_are_runnable():
     blocks = re.findall(r"```bash\n(.+?)\n```", readme, re.S)
     install = blocks[0].splitlines()
     assert install[1:] == [".venv/bin/pip install --no-deps -r requirements-nodeps.txt",
-                           ".venv/bin/pip install -r requirements.txt"]
+                           ".venv/bin/pip install --no-warn-conflicts -r requirements.txt"]
     assert shlex.split(blocks[1])[-1] == f"{ba.NOTEBOOK_DIR}/"

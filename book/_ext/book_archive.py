@@ -284,7 +284,7 @@ package versions the book was tested with. No GPU is needed.
 ```bash
 python3.11 -m venv .venv
 .venv/bin/pip install --no-deps -r requirements-nodeps.txt
-.venv/bin/pip install -r requirements.txt
+.venv/bin/pip install --no-warn-conflicts -r requirements.txt
 ```
 
 Run these in this folder (`requirements.txt` names the wheel by a path relative
