@@ -262,3 +262,24 @@ def test_chapter_1_animations_are_embedded_and_self_contained(site):
         assert player, f"{anim_id}: no player script"
         frames = re.findall(r'frames\[(\d+)\] = "data:image/png;base64,', player.group(1))
         assert len(frames) >= 2 and [int(f) for f in frames] == list(range(len(frames)))
+def test_archive_is_published_and_linked(site):
+    """The build writes the notebooks' archive beside the HTML (book/_ext/book_archive.py);
+    the landing page links it in its text, and every page's download menu offers it."""
+    import zipfile
+
+    archive = site / "strided-conv-book.zip"
+    assert zipfile.is_zipfile(archive)
+    landing = site / "book" / "index.html"
+    assert re.search(r'<a class="[^"]*book-archive[^"]*" href="\.\./strided-conv-book\.zip"',
+                     landing.read_text(encoding="utf-8"))
+    menus = 0
+    for page in _pages(site):
+        html = page.read_text(encoding="utf-8")
+        if "download-source-button" not in html:
+            continue
+        menus += 1
+        hrefs = [re.search(r'href="([^"]+)"', tag).group(1)
+                 for tag in re.findall(r"<a\s[^>]*>", html) if "download-archive-button" in tag]
+        assert hrefs and (page.parent / hrefs[0]).resolve() == archive.resolve(), page.name
+    chapters = re.findall(r"file:\s*(book/\S+)\s*$", (ROOT / "_toc.yml").read_text(), re.M)
+    assert menus >= len(chapters)
