@@ -97,3 +97,28 @@ def test_cli_help_stats_cost_and_errors(inter, tmp_path, capsys):
     assert "m_segments=4 is not feasible for seq_len=50" in capsys.readouterr().err
     assert cli.main(["train", "--data", str(tmp_path / "none.inter"), "-o",
                      str(tmp_path / "x.json")]) == 2
+
+
+def test_crossover_interpolates_log_log():
+    from strided_conv.rec.results import crossover_length
+    rows = [{"max_len": 50, "model": "full", "epoch_seconds": 1.0},
+            {"max_len": 50, "model": "segment", "epoch_seconds": 2.0},
+            {"max_len": 200, "model": "full", "epoch_seconds": 4.0},
+            {"max_len": 200, "model": "segment", "epoch_seconds": 2.0}]
+    cross = crossover_length(rows)
+    assert cross["ratios"] == {50: 0.5, 200: 2.0}
+    assert cross["crossover"] == pytest.approx(100.0)  # halfway in log n
+    rows[3]["epoch_seconds"] = 8.0
+    assert crossover_length(rows)["crossover"] is None
+
+
+def test_paired_difference_by_hand():
+    from strided_conv.rec.results import paired_difference
+    run = lambda model, ranks: {"model": model, "max_len": 50, "seed": 0,  # noqa: E731
+                                "test": {"full": {"ranks": ranks}}}
+    results = {"runs": [run("a", [0, 20, 0, 20]), run("b", [20, 20, 0, 0])]}
+    d = paired_difference(results, "a", "b", 50, "hr")
+    # per-user HR differences: +1, 0, 0, -1 -> mean 0, std sqrt(2/3), se sqrt(2/3)/2
+    assert d["diff"] == 0.0 and d["se"] == pytest.approx(np.sqrt(2 / 3) / 2)
+    with pytest.raises(ValueError, match="no seed has both 'a' and 'c'"):
+        paired_difference(results, "a", "c", 50)

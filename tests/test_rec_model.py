@@ -94,7 +94,8 @@ def test_shapes():
 
 
 @pytest.mark.parametrize("seqs, error, match", [
-    (torch.zeros(3, 19, dtype=torch.long), ValueError, r"shape \(batch, max_len=20\), got \(3, 19\)"),
+    (torch.zeros(3, 19, dtype=torch.long), ValueError,
+     r"shape \(batch, max_len=20\), got \(3, 19\)"),
     (torch.zeros(20, dtype=torch.long), ValueError, r"shape \(batch, max_len=20\), got \(20,\)"),
     (torch.full((2, 20), 41), ValueError, "item ids must be in 0..n_items=40"),
     (torch.full((2, 20), -1), ValueError, "got values from -1 to -1"),

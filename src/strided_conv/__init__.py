@@ -8,7 +8,7 @@ Modules, in the order of the book's chapters:
 - :mod:`strided_conv.downconv`, :mod:`strided_conv.attention` -- PAUP's ``DownConv``
   with sizes that add up, and attention over its segments (chapter 3)
 - :mod:`strided_conv.paup`, :mod:`strided_conv.rec` -- PAUP's published attention layer
-  and a next-item recommender on MovieLens-100k (chapter 5, "DownConv at work")
+  and a next-item recommender on MovieLens-100k (the chapter "DownConv at work")
 - :mod:`strided_conv.bench` -- the benchmark tool, ``python -m strided_conv.bench`` (chapter 4)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
@@ -93,6 +93,6 @@ __all__ = [
     "FullSelfAttention",
     "time_attention",
     "loglog_slope",
-    # chapter 5
+    # DownConv at work
     "ConvMultiHeadAttention",
 ]

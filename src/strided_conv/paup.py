@@ -1,4 +1,4 @@
-r"""PAUP's published attention layer, rebuilt on the package's ``DownConv`` (chapter 5).
+r"""PAUP's published attention layer on the package's ``DownConv`` ("DownConv at work").
 
 PAUP (Zhu et al., SIGIR 2022) publishes ``ConvMultiHeadAttention``; the verbatim
 class is :class:`strided_conv.original.paup_attention.ConvMultiHeadAttention`.
@@ -223,7 +223,7 @@ class ConvMultiHeadAttention(nn.Module):
 
     def forward(self, input_tensor: torch.Tensor,
                 pos_emb: torch.Tensor | None = None) -> torch.Tensor:
-        """``(N, seq_len, D)``, ``(seq_len, D)`` -> ``(N, seq_len, D)``; formula in the module docstring."""
+        """``(N, seq_len, D)``, ``(seq_len, D)`` -> ``(N, seq_len, D)`` (module docstring)."""
         self.check_input(input_tensor, pos_emb)
         context, value = self.segment_branch(input_tensor)
         if self.positional == "published":

@@ -1,4 +1,4 @@
-"""Next-item recommendation on MovieLens-100k with full, segment and PAUP attention (chapter 5).
+"""Next-item recommendation on MovieLens-100k with full, segment and PAUP attention.
 
 - :mod:`strided_conv.rec.data` -- the MovieLens-100k loader (read from the installed
   ``recbole==1.2.1`` wheel, never imported), time-ordered leave-one-out splits, prefixes;

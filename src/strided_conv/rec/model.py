@@ -1,4 +1,4 @@
-r"""A SASRec-style next-item model whose attention is full, segment or PAUP's (chapter 5).
+r"""A SASRec-style next-item model with full, segment or PAUP attention ("DownConv at work").
 
 SASRec (Kang and McAuley, 2018): item embeddings, stacked blocks of self-attention
 and a position-wise feed-forward layer, and the score of item :math:`i` for a

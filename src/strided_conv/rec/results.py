@@ -23,7 +23,8 @@ import numpy as np
 from .metrics import hit_rate, ndcg
 
 __all__ = ["SCHEMA", "utc_now", "file_sha256", "merge_results", "load_results",
-           "summarize_runs", "epoch_seconds"]
+           "summarize_runs", "epoch_seconds", "paired_difference", "crossover_length",
+           "results_markdown"]
 
 SCHEMA = "strided_conv.rec/1"
 
@@ -116,3 +117,72 @@ def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
             row[f"{name}_seed_spread"] = float(max(means) - min(means))
         rows.append(row)
     return rows
+
+
+def paired_difference(results: dict[str, Any], model_a: str, model_b: str, max_len: int,
+                      metric: str = "ndcg", kind: str = "full", k: int = 10
+                      ) -> dict[str, float]:
+    """Mean over users of ``metric(a) - metric(b)``, paired by user and by seed.
+
+    For every seed both models ran, the per-user differences give a mean and a
+    standard error (``std(ddof=1)/sqrt(users)``); the result averages both over
+    the seeds (``diff``, ``se``) and gives ``z = diff / se`` and ``seeds``.
+    Pairing removes the users' own difficulty, so this standard error is
+    smaller than the unpaired one of :func:`summarize_runs`.
+    """
+    fn = {"hr": hit_rate, "ndcg": ndcg}[metric]
+    by = {(r["model"], r["seed"]): r for r in results["runs"] if r["max_len"] == max_len}
+    seeds = sorted(s for (m, s) in by if m == model_a and (model_b, s) in by)
+    if not seeds:
+        raise ValueError(f"no seed has both {model_a!r} and {model_b!r} at max_len={max_len}")
+    diffs, ses = [], []
+    for s in seeds:
+        d = (fn(np.asarray(by[(model_a, s)]["test"][kind]["ranks"]), k)
+             - fn(np.asarray(by[(model_b, s)]["test"][kind]["ranks"]), k))
+        diffs.append(float(d.mean()))
+        ses.append(float(d.std(ddof=1) / np.sqrt(len(d))))
+    diff, se = float(np.mean(diffs)), float(np.mean(ses))
+    return {"diff": diff, "se": se, "z": diff / se if se > 0 else float("nan"),
+            "seeds": len(seeds)}
+
+
+def crossover_length(rows: list[dict[str, Any]], slow: str = "full", fast: str = "segment"
+                     ) -> dict[str, Any]:
+    """Where ``fast`` starts to train faster than ``slow``, from seconds per epoch.
+
+    ``ratios`` maps each max length to ``epoch_seconds(slow) / epoch_seconds(fast)``;
+    ``crossover`` is the length where the ratio reaches 1, interpolated log-log
+    between the two measured lengths around it; ``"below"`` when the ratio is
+    already above 1 at the shortest length, ``None`` when it never reaches 1.
+    """
+    sec = {(r["max_len"], r["model"]): r["epoch_seconds"] for r in rows}
+    lengths = sorted(n for (n, m) in sec if m == slow and (n, fast) in sec)
+    ratios = {n: sec[(n, slow)] / sec[(n, fast)] for n in lengths}
+    crossover: float | str | None = None
+    if lengths and ratios[lengths[0]] >= 1:
+        crossover = "below"
+    else:
+        for n0, n1 in zip(lengths, lengths[1:]):
+            r0, r1 = ratios[n0], ratios[n1]
+            if r0 < 1 <= r1:
+                f = -np.log(r0) / (np.log(r1) - np.log(r0))
+                crossover = float(np.exp(np.log(n0) + f * (np.log(n1) - np.log(n0))))
+                break
+    return {"ratios": ratios, "crossover": crossover}
+
+
+def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None = None
+                     ) -> str:
+    """A Markdown table of :func:`summarize_runs` rows (metrics with their standard errors)."""
+    labels = labels or {}
+    lines = ["| max length | model | seeds | HR@10 | NDCG@10 | seed spread HR / NDCG "
+             "| epochs | s / epoch | parameters |",
+             "|---:|:---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
+            f"| {r['hr']:.4f} ± {r['hr_se_users']:.4f} | {r['ndcg']:.4f} ± "
+            f"{r['ndcg_se_users']:.4f} | {r['hr_seed_spread']:.4f} / "
+            f"{r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['epoch_seconds']:.1f} "
+            f"| {r['parameters']:,} |")
+    return "\n".join(lines)
