@@ -7,7 +7,7 @@ from matplotlib.colors import to_rgba
 
 from strided_conv.figures import legibility_problems
 from strided_conv.figures.downconv_at_work import (
-    MODEL_COLORS, PART_COLORS, part_slopes, plot_epoch_seconds, plot_paup_cost,
+    MODEL_COLORS, PART_COLORS, part_slopes, plot_training_time, plot_paup_cost,
     plot_rec_metrics, plot_rec_validation,
 )
 from strided_conv.rec.results import crossover_length, results_markdown, summarize_runs
@@ -32,7 +32,7 @@ def results():
             for seed in seeds:
                 ranks = rng.integers(0, 40, 30).astype(float)
                 epochs = [{"epoch": e, "loss": 7.0 - e / 10, "train_seconds": 2.0 * max_len / 50
-                           + (model == "full") * max_len / 25, "valid_ndcg10": 0.01 * e,
+                           + (model == "full") * max_len / 25, "valid_ndcg10": 0.01 * e, "samples": 1000,
                            "valid_hr10": 0.02 * e} for e in range(1, 5)]
                 runs.append({"model": model, "max_len": max_len, "seed": seed,
                              "parameters": 1000, "epochs": epochs, "best_epoch": 4,
@@ -68,10 +68,10 @@ def test_validation_and_epoch_figures(results):
     assert legibility_problems(fig) == []
     assert len(fig.axes) == 2
     rows = summarize_runs(results)
-    fig = plot_epoch_seconds(rows)
+    fig = plot_training_time(rows)
     assert legibility_problems(fig) == []
     widths = [p.get_width() for p in fig.axes[1].patches]
-    assert widths == pytest.approx([r["epoch_seconds"] for r in rows if r["max_len"] == 200])
+    assert widths == pytest.approx([r["ms_per_prefix"] for r in rows if r["max_len"] == 200])
 
 
 def test_crossover_and_table(results):

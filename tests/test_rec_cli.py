@@ -71,8 +71,9 @@ def test_cli_train_merge_and_summary(inter, tmp_path, capsys):
     assert {"cpu_model", "python", "torch", "numpy"} <= set(part["machine"])
     assert part["data"]["file"] == "tiny.inter" and len(part["data"]["sha256"]) == 64
     assert [(r["model"], r["seed"]) for r in part["runs"]] == [("full", 0), ("segment", 0)]
-    assert cli.main(["merge", str(a), str(b), "-o", str(merged)]) == 0
+    assert cli.main(["merge", str(a), str(b), "--note", "two parts", "-o", str(merged)]) == 0
     result = load_results(merged)
+    assert result["note"] == "two parts"
     assert len(result["runs"]) == 3 and [p["name"] for p in result["parts"]] == ["a.json", "b.json"]
     assert result["wall_seconds"] > 0
     rows = summarize_runs(result)
@@ -101,14 +102,14 @@ def test_cli_help_stats_cost_and_errors(inter, tmp_path, capsys):
 
 def test_crossover_interpolates_log_log():
     from strided_conv.rec.results import crossover_length
-    rows = [{"max_len": 50, "model": "full", "epoch_seconds": 1.0},
-            {"max_len": 50, "model": "segment", "epoch_seconds": 2.0},
-            {"max_len": 200, "model": "full", "epoch_seconds": 4.0},
-            {"max_len": 200, "model": "segment", "epoch_seconds": 2.0}]
+    rows = [{"max_len": 50, "model": "full", "ms_per_prefix": 1.0},
+            {"max_len": 50, "model": "segment", "ms_per_prefix": 2.0},
+            {"max_len": 200, "model": "full", "ms_per_prefix": 4.0},
+            {"max_len": 200, "model": "segment", "ms_per_prefix": 2.0}]
     cross = crossover_length(rows)
     assert cross["ratios"] == {50: 0.5, 200: 2.0}
     assert cross["crossover"] == pytest.approx(100.0)  # halfway in log n
-    rows[3]["epoch_seconds"] = 8.0
+    rows[3]["ms_per_prefix"] = 8.0
     assert crossover_length(rows)["crossover"] is None
 
 

@@ -18,7 +18,7 @@ from ..attention import loglog_slope
 from . import COLORS, OKABE_ITO
 
 __all__ = ["MODEL_COLORS", "PART_COLORS", "PART_LABELS", "MODEL_LABELS", "plot_paup_cost",
-           "plot_rec_metrics", "plot_rec_validation", "plot_epoch_seconds", "part_slopes"]
+           "plot_rec_metrics", "plot_rec_validation", "plot_training_time", "part_slopes"]
 
 #: One colour per attention kind of :mod:`strided_conv.rec.model`.
 MODEL_COLORS: dict[str, str] = {
@@ -160,8 +160,9 @@ def plot_rec_validation(runs: list[dict[str, Any]]) -> Figure:
     return fig
 
 
-def plot_epoch_seconds(rows: list[dict[str, Any]]) -> Figure:
-    """Training seconds per epoch (mean over seeds of each run's median), per model and length."""
+def plot_training_time(rows: list[dict[str, Any]]) -> Figure:
+    """Training milliseconds per prefix (forward, backward, optimizer step; mean over seeds
+    of each run's median over epochs), per model and max length."""
     models = _models(rows)
     lengths = sorted({r["max_len"] for r in rows})
     fig = Figure(figsize=(7.5, 2.9), layout="constrained")
@@ -169,15 +170,15 @@ def plot_epoch_seconds(rows: list[dict[str, Any]]) -> Figure:
     for ax, n in zip(axes, lengths):
         here = [r for r in rows if r["max_len"] == n]
         names = [m for m in models if any(r["model"] == m for r in here)]
-        values = [next(r["epoch_seconds"] for r in here if r["model"] == m) for m in names]
+        values = [next(r["ms_per_prefix"] for r in here if r["model"] == m) for m in names]
         ax.barh(range(len(names)), values, color=[MODEL_COLORS[m] for m in names],
                 edgecolor=COLORS["edge"], linewidth=0.5)
         ax.set_yticks(range(len(names)), [MODEL_LABELS[m] for m in names])
         ax.invert_yaxis()
-        ax.set_xlabel("seconds per epoch")
+        ax.set_xlabel("training ms per prefix")
         ax.set_title(f"max length {n}")
         for y, v in enumerate(values):
-            ax.annotate(f"{v:.0f} s", (v, y), xytext=(3, 0), textcoords="offset points",
+            ax.annotate(f"{v:.1f}", (v, y), xytext=(3, 0), textcoords="offset points",
                         va="center", fontsize=9)
         ax.set_xlim(0, max(values) * 1.25)
     return fig

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("merge", help="join run files made in parts")
     m.add_argument("parts", nargs="+", type=Path)
+    m.add_argument("--note", default=None,
+                   help="a sentence stored with the merged file (e.g. how a part was stopped)")
     m.add_argument("-o", "--output", type=Path, required=True)
 
     s = sub.add_parser("stats", help="print the data statistics as JSON")
@@ -130,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "merge":
             merged = merge_results([load_results(p) for p in args.parts],
                                    [p.name for p in args.parts])
+            if args.note:
+                merged["note"] = args.note
             _write(args.output, merged)
             print(f"{len(merged['runs'])} runs from {len(args.parts)} parts -> {args.output}")
             return 0

@@ -23,7 +23,7 @@ import numpy as np
 from .metrics import hit_rate, ndcg
 
 __all__ = ["SCHEMA", "utc_now", "file_sha256", "merge_results", "load_results",
-           "summarize_runs", "epoch_seconds", "paired_difference", "crossover_length",
+           "summarize_runs", "epoch_seconds", "ms_per_prefix", "paired_difference", "crossover_length",
            "results_markdown"]
 
 SCHEMA = "strided_conv.rec/1"
@@ -88,6 +88,14 @@ def epoch_seconds(run: dict[str, Any]) -> float:
     return float(np.median([e["train_seconds"] for e in run["epochs"]]))
 
 
+def ms_per_prefix(run: dict[str, Any]) -> float:
+    """Median over epochs of training milliseconds per prefix (forward, backward, step).
+
+    Comparable across runs whose epochs hold different numbers of prefixes.
+    """
+    return float(np.median([1e3 * e["train_seconds"] / e["samples"] for e in run["epochs"]]))
+
+
 def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
                    ) -> list[dict[str, Any]]:
     """One row per (max_len, model): metrics over seeds and users.
@@ -96,7 +104,8 @@ def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
     ``se_users`` the mean over seeds of the standard error over users
     (``std(ddof=1)/sqrt(users)``); ``seed_spread`` max minus min over seeds
     (0 with one seed). Also ``seeds``, ``epochs`` (mean number run),
-    ``epoch_seconds`` (mean over seeds of each run's median) and ``parameters``.
+    ``epoch_seconds`` and ``ms_per_prefix`` (means over seeds of each run's
+    median, :func:`epoch_seconds`, :func:`ms_per_prefix`) and ``parameters``.
     """
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for run in results["runs"]:
@@ -107,6 +116,8 @@ def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
                                "parameters": runs[0]["parameters"],
                                "epochs": float(np.mean([len(r["epochs"]) for r in runs])),
                                "epoch_seconds": float(np.mean([epoch_seconds(r)
+                                                               for r in runs])),
+                               "ms_per_prefix": float(np.mean([ms_per_prefix(r)
                                                                for r in runs]))}
         for name, fn in (("hr", hit_rate), ("ndcg", ndcg)):
             per_user = [fn(np.asarray(r["test"][kind]["ranks"]), k) for r in runs]
@@ -148,14 +159,14 @@ def paired_difference(results: dict[str, Any], model_a: str, model_b: str, max_l
 
 def crossover_length(rows: list[dict[str, Any]], slow: str = "full", fast: str = "segment"
                      ) -> dict[str, Any]:
-    """Where ``fast`` starts to train faster than ``slow``, from seconds per epoch.
+    """Where ``fast`` starts to train faster than ``slow``, from training time per prefix.
 
-    ``ratios`` maps each max length to ``epoch_seconds(slow) / epoch_seconds(fast)``;
+    ``ratios`` maps each max length to ``ms_per_prefix(slow) / ms_per_prefix(fast)``;
     ``crossover`` is the length where the ratio reaches 1, interpolated log-log
     between the two measured lengths around it; ``"below"`` when the ratio is
     already above 1 at the shortest length, ``None`` when it never reaches 1.
     """
-    sec = {(r["max_len"], r["model"]): r["epoch_seconds"] for r in rows}
+    sec = {(r["max_len"], r["model"]): r["ms_per_prefix"] for r in rows}
     lengths = sorted(n for (n, m) in sec if m == slow and (n, fast) in sec)
     ratios = {n: sec[(n, slow)] / sec[(n, fast)] for n in lengths}
     crossover: float | str | None = None
@@ -176,13 +187,13 @@ def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None =
     """A Markdown table of :func:`summarize_runs` rows (metrics with their standard errors)."""
     labels = labels or {}
     lines = ["| max length | model | seeds | HR@10 | NDCG@10 | seed spread HR / NDCG "
-             "| epochs | s / epoch | parameters |",
+             "| epochs | ms / prefix | parameters |",
              "|---:|:---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
             f"| {r['hr']:.4f} ± {r['hr_se_users']:.4f} | {r['ndcg']:.4f} ± "
             f"{r['ndcg_se_users']:.4f} | {r['hr_seed_spread']:.4f} / "
-            f"{r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['epoch_seconds']:.1f} "
+            f"{r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['ms_per_prefix']:.1f} "
             f"| {r['parameters']:,} |")
     return "\n".join(lines)
