@@ -81,4 +81,4 @@ def test_crossover_and_table(results):
     assert cross["ratios"] == {50: pytest.approx(2.0), 200: pytest.approx(2.0)}
     assert cross["crossover"] == "below"
     table = results_markdown(rows)
-    assert table.count("\n") == 1 + len(rows)
+    assert table.count("\n") == 1 + len(rows) and "ms / prefix" in table

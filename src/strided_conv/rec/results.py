@@ -186,14 +186,12 @@ def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None =
                      ) -> str:
     """A Markdown table of :func:`summarize_runs` rows (metrics with their standard errors)."""
     labels = labels or {}
-    lines = ["| max length | model | seeds | HR@10 | NDCG@10 | seed spread HR / NDCG "
-             "| epochs | ms / prefix | parameters |",
-             "|---:|:---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| n | model | seeds | HR@10 | NDCG@10 | spread | epochs | ms / prefix |",
+             "|---:|:---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
-            f"| {r['hr']:.4f} ± {r['hr_se_users']:.4f} | {r['ndcg']:.4f} ± "
-            f"{r['ndcg_se_users']:.4f} | {r['hr_seed_spread']:.4f} / "
-            f"{r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['ms_per_prefix']:.1f} "
-            f"| {r['parameters']:,} |")
+            f"| {r['hr']:.4f}&nbsp;±&nbsp;{r['hr_se_users']:.4f} "
+            f"| {r['ndcg']:.4f}&nbsp;±&nbsp;{r['ndcg_se_users']:.4f} "
+            f"| {r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['ms_per_prefix']:.1f} |")
     return "\n".join(lines)
