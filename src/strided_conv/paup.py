@@ -1,7 +1,7 @@
 r"""PAUP's published attention layer on the package's ``DownConv`` ("DownConv at work").
 
 PAUP (Zhu et al., SIGIR 2022) publishes ``ConvMultiHeadAttention``; the verbatim
-class is :class:`strided_conv.original.paup_attention.ConvMultiHeadAttention`.
+class is ``strided_conv.original.paup_attention.ConvMultiHeadAttention``.
 With input :math:`X` ``(N, n, D)``, positional embeddings :math:`P` ``(n, D)``,
 :math:`h` heads of size :math:`D_h = D / h` and :math:`m` segments it computes,
 per head (the head split is implicit below):

@@ -1,7 +1,7 @@
 """Run files of ``python -m strided_conv.rec``: header, merge, per-model summaries.
 
 A run file is JSON: ``schema``, ``command``, ``started``/``finished`` (UTC, ISO
-8601), ``wall_seconds``, ``machine`` (:func:`strided_conv.bench.machine.machine_info`
+8601), ``wall_seconds``, ``machine`` (``strided_conv.bench.machine.machine_info()``
 plus the load average at the start and the end), ``data`` (file name, SHA-256,
 statistics), ``config`` and ``runs`` (one entry per model, length and seed, from
 :func:`~strided_conv.rec.train.train_run`). A run can be done in parts, each

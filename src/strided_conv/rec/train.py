@@ -7,9 +7,13 @@ from the last position's output only. No item after the target is ever in the
 input, so attention over DownConv segments cannot see the future (RecBole, on
 which PAUP's code is built, trains on prefixes the same way).
 
-After each epoch the model is evaluated on the validation targets (full
-ranking, NDCG@10); training stops when that has not improved for ``patience``
-epochs, and the best epoch's weights are tested. Weights are kept in memory
+An epoch is one pass over the training prefixes in a random order, or, when
+``TrainConfig.round_batches`` is set, that many batches drawn without
+replacement from a running random order (a full pass of MovieLens-100k's
+prefixes did not fit the committed run's time budget). After each epoch the
+model is evaluated on the validation targets (full ranking, NDCG@10);
+training stops when that has not improved for ``patience`` epochs, and the
+best epoch's weights are tested. Weights are kept in memory
 only: trained on MovieLens they may not be redistributed.
 """
 from __future__ import annotations
