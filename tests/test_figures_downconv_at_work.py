@@ -32,7 +32,8 @@ def results():
             for seed in seeds:
                 ranks = rng.integers(0, 40, 30).astype(float)
                 epochs = [{"epoch": e, "loss": 7.0 - e / 10, "train_seconds": 2.0 * max_len / 50
-                           + (model == "full") * max_len / 25, "valid_ndcg10": 0.01 * e, "samples": 1000,
+                           + (model == "full") * max_len / 25, "valid_ndcg10": 0.01 * e,
+                           "samples": 1000,
                            "valid_hr10": 0.02 * e} for e in range(1, 5)]
                 runs.append({"model": model, "max_len": max_len, "seed": seed,
                              "parameters": 1000, "epochs": epochs, "best_epoch": 4,

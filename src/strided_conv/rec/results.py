@@ -23,7 +23,8 @@ import numpy as np
 from .metrics import hit_rate, ndcg
 
 __all__ = ["SCHEMA", "utc_now", "file_sha256", "merge_results", "load_results",
-           "summarize_runs", "epoch_seconds", "ms_per_prefix", "paired_difference", "crossover_length",
+           "summarize_runs", "epoch_seconds", "ms_per_prefix", "paired_difference",
+           "crossover_length",
            "results_markdown"]
 
 SCHEMA = "strided_conv.rec/1"
