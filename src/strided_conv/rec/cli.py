@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -84,9 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NUMBER_LIST = re.compile(r"\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]")
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
+    """Indented JSON, but every list of plain numbers on one line (ranks: 943 per run)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    text = json.dumps(data, indent=1)
+    text = _NUMBER_LIST.sub(lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(","))
+                            + "]", text)
+    path.write_text(text + "\n")
 
 
 def _train(args: argparse.Namespace) -> int:
