@@ -183,7 +183,8 @@ def test_reference_documents_every_public_name(site):
         entry = soup.find(id=f"strided_conv.{name}").find_parent("dl")
         body = entry.find("dd", recursive=False)
         link = next((a for a in body.find_all("a", href=True, recursive=True)
-                     if "Explained in" in a.find_parent("p").get_text() and "#ch-" in a["href"]),
+                     if a.find_parent("p") is not None and "#ch-" in a["href"]
+                     and "Explained in" in a.find_parent("p").get_text()),
                     None) if body else None
         if link is None:
             unlinked.append(name)

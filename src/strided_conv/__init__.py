@@ -7,6 +7,8 @@ Modules, in the order of the book's chapters:
   im2col/col2im and the NumPy ``Convolution`` layer, forward and backward (chapter 2)
 - :mod:`strided_conv.downconv`, :mod:`strided_conv.attention` -- PAUP's ``DownConv``
   with sizes that add up, and attention over its segments (chapter 3)
+- :mod:`strided_conv.paup`, :mod:`strided_conv.rec` -- PAUP's published attention layer
+  and a next-item recommender on MovieLens-100k (the chapter "DownConv at work")
 - :mod:`strided_conv.bench` -- the benchmark tool, ``python -m strided_conv.bench`` (chapter 4)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
@@ -48,6 +50,7 @@ from .downconv import (
 )
 from .attention import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
 from .attention import attention_flops
+from .paup import ConvMultiHeadAttention
 
 __version__ = "0.1.0"
 
@@ -92,4 +95,6 @@ __all__ = [
     "time_attention",
     "loglog_slope",
     "attention_flops",
+    # DownConv at work
+    "ConvMultiHeadAttention",
 ]

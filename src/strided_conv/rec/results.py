@@ -1,0 +1,198 @@
+"""Run files of ``python -m strided_conv.rec``: header, merge, per-model summaries.
+
+A run file is JSON: ``schema``, ``command``, ``started``/``finished`` (UTC, ISO
+8601), ``wall_seconds``, ``machine`` (``strided_conv.bench.machine.machine_info()``
+plus the load average at the start and the end), ``data`` (file name, SHA-256,
+statistics), ``config`` and ``runs`` (one entry per model, length and seed, from
+:func:`~strided_conv.rec.train.train_run`). A run can be done in parts, each
+writing its own file; :func:`merge_results` joins them and keeps every part's
+header in ``parts``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .metrics import hit_rate, ndcg
+
+__all__ = ["SCHEMA", "utc_now", "file_sha256", "merge_results", "load_results",
+           "summarize_runs", "epoch_seconds", "ms_per_prefix", "paired_difference",
+           "crossover_length",
+           "results_markdown"]
+
+SCHEMA = "strided_conv.rec/1"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_results(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a run file and check its schema."""
+    data = json.loads(Path(path).read_text())
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: schema must be {SCHEMA!r}, got {data.get('schema')!r}")
+    return data
+
+
+def merge_results(parts: Iterable[dict[str, Any]], names: Iterable[str] = ()
+                  ) -> dict[str, Any]:
+    """Join run files: every run, every part's header; refuse different data or duplicates.
+
+    ``wall_seconds`` of the result is from the earliest start to the latest end;
+    ``process_seconds`` the sum of the parts' wall times (they may have run side by side).
+    """
+    parts, names = list(parts), list(names)
+    if not parts:
+        raise ValueError("merge needs at least one run file")
+    names = names + [f"part{i}" for i in range(len(names), len(parts))]
+    sha = {p["data"]["sha256"] for p in parts}
+    if len(sha) != 1:
+        raise ValueError(f"the parts were run on different data files (sha256 {sorted(sha)})")
+    runs, seen = [], set()
+    for name, part in zip(names, parts):
+        for run in part["runs"]:
+            key = (run["model"], run["max_len"], run["seed"])
+            if key in seen:
+                raise ValueError(f"{name}: run {key} (model, max_len, seed) appears twice")
+            seen.add(key)
+            runs.append(run)
+    headers = [{"name": name, **{k: v for k, v in p.items() if k not in ("runs", "parts")}}
+               for name, p in zip(names, parts)]
+    return {
+        "schema": SCHEMA,
+        "started": min(p["started"] for p in parts),
+        "finished": max(p["finished"] for p in parts),
+        "wall_seconds": (datetime.fromisoformat(max(p["finished"] for p in parts))
+                         - datetime.fromisoformat(min(p["started"] for p in parts))
+                         ).total_seconds(),
+        "process_seconds": float(sum(p["wall_seconds"] for p in parts)),
+        "data": parts[0]["data"],
+        "parts": headers,
+        "runs": sorted(runs, key=lambda r: (r["max_len"], r["model"], r["seed"])),
+    }
+
+
+def epoch_seconds(run: dict[str, Any]) -> float:
+    """Median training seconds per epoch of one run (the median resists load spikes)."""
+    return float(np.median([e["train_seconds"] for e in run["epochs"]]))
+
+
+def ms_per_prefix(run: dict[str, Any]) -> float:
+    """Median over epochs of training milliseconds per prefix (forward, backward, step).
+
+    Comparable across runs whose epochs hold different numbers of prefixes.
+    """
+    return float(np.median([1e3 * e["train_seconds"] / e["samples"] for e in run["epochs"]]))
+
+
+def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
+                   ) -> list[dict[str, Any]]:
+    """One row per (max_len, model): metrics over seeds and users.
+
+    For HR@k and NDCG@k: ``mean`` over seeds of the per-seed means over users;
+    ``se_users`` the mean over seeds of the standard error over users
+    (``std(ddof=1)/sqrt(users)``); ``seed_spread`` max minus min over seeds
+    (0 with one seed). Also ``seeds``, ``epochs`` (mean number run),
+    ``epoch_seconds`` and ``ms_per_prefix`` (means over seeds of each run's
+    median, :func:`epoch_seconds`, :func:`ms_per_prefix`) and ``parameters``.
+    """
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for run in results["runs"]:
+        groups.setdefault((run["max_len"], run["model"]), []).append(run)
+    rows = []
+    for (max_len, model), runs in sorted(groups.items()):
+        row: dict[str, Any] = {"max_len": max_len, "model": model, "seeds": len(runs),
+                               "parameters": runs[0]["parameters"],
+                               "epochs": float(np.mean([len(r["epochs"]) for r in runs])),
+                               "epoch_seconds": float(np.mean([epoch_seconds(r)
+                                                               for r in runs])),
+                               "ms_per_prefix": float(np.mean([ms_per_prefix(r)
+                                                               for r in runs]))}
+        for name, fn in (("hr", hit_rate), ("ndcg", ndcg)):
+            per_user = [fn(np.asarray(r["test"][kind]["ranks"]), k) for r in runs]
+            means = [float(v.mean()) for v in per_user]
+            row[name] = float(np.mean(means))
+            row[f"{name}_se_users"] = float(np.mean(
+                [v.std(ddof=1) / np.sqrt(len(v)) for v in per_user]))
+            row[f"{name}_seed_spread"] = float(max(means) - min(means))
+        rows.append(row)
+    return rows
+
+
+def paired_difference(results: dict[str, Any], model_a: str, model_b: str, max_len: int,
+                      metric: str = "ndcg", kind: str = "full", k: int = 10
+                      ) -> dict[str, float]:
+    """Mean over users of ``metric(a) - metric(b)``, paired by user and by seed.
+
+    For every seed both models ran, the per-user differences give a mean and a
+    standard error (``std(ddof=1)/sqrt(users)``); the result averages both over
+    the seeds (``diff``, ``se``) and gives ``z = diff / se`` and ``seeds``.
+    Pairing removes the users' own difficulty, so this standard error is
+    smaller than the unpaired one of :func:`summarize_runs`.
+    """
+    fn = {"hr": hit_rate, "ndcg": ndcg}[metric]
+    by = {(r["model"], r["seed"]): r for r in results["runs"] if r["max_len"] == max_len}
+    seeds = sorted(s for (m, s) in by if m == model_a and (model_b, s) in by)
+    if not seeds:
+        raise ValueError(f"no seed has both {model_a!r} and {model_b!r} at max_len={max_len}")
+    diffs, ses = [], []
+    for s in seeds:
+        d = (fn(np.asarray(by[(model_a, s)]["test"][kind]["ranks"]), k)
+             - fn(np.asarray(by[(model_b, s)]["test"][kind]["ranks"]), k))
+        diffs.append(float(d.mean()))
+        ses.append(float(d.std(ddof=1) / np.sqrt(len(d))))
+    diff, se = float(np.mean(diffs)), float(np.mean(ses))
+    return {"diff": diff, "se": se, "z": diff / se if se > 0 else float("nan"),
+            "seeds": len(seeds)}
+
+
+def crossover_length(rows: list[dict[str, Any]], slow: str = "full", fast: str = "segment"
+                     ) -> dict[str, Any]:
+    """Where ``fast`` starts to train faster than ``slow``, from training time per prefix.
+
+    ``ratios`` maps each max length to ``ms_per_prefix(slow) / ms_per_prefix(fast)``;
+    ``crossover`` is the length where the ratio reaches 1, interpolated log-log
+    between the two measured lengths around it; ``"below"`` when the ratio is
+    already above 1 at the shortest length, ``None`` when it never reaches 1.
+    """
+    sec = {(r["max_len"], r["model"]): r["ms_per_prefix"] for r in rows}
+    lengths = sorted(n for (n, m) in sec if m == slow and (n, fast) in sec)
+    ratios = {n: sec[(n, slow)] / sec[(n, fast)] for n in lengths}
+    crossover: float | str | None = None
+    if lengths and ratios[lengths[0]] >= 1:
+        crossover = "below"
+    else:
+        for n0, n1 in zip(lengths, lengths[1:]):
+            r0, r1 = ratios[n0], ratios[n1]
+            if r0 < 1 <= r1:
+                f = -np.log(r0) / (np.log(r1) - np.log(r0))
+                crossover = float(np.exp(np.log(n0) + f * (np.log(n1) - np.log(n0))))
+                break
+    return {"ratios": ratios, "crossover": crossover}
+
+
+def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None = None
+                     ) -> str:
+    """A Markdown table of :func:`summarize_runs` rows (metrics with their standard errors)."""
+    labels = labels or {}
+    lines = ["| n | model | seeds | HR@10 | NDCG@10 | spread | epochs | ms / prefix |",
+             "|---:|:---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
+            f"| {r['hr']:.4f}&nbsp;±&nbsp;{r['hr_se_users']:.4f} "
+            f"| {r['ndcg']:.4f}&nbsp;±&nbsp;{r['ndcg_se_users']:.4f} "
+            f"| {r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['ms_per_prefix']:.1f} |")
+    return "\n".join(lines)
