@@ -84,7 +84,7 @@ def plot_paup_cost(cost: dict[str, Any]) -> Figure:
     """Forward time against n, log-log: left the whole layer with and without the
     positional branch, right each part; every line labelled with its fitted slope."""
     slopes = part_slopes(cost)
-    fig = Figure(figsize=(7.5, 3.8), layout="constrained")
+    fig = Figure(figsize=(7.2, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2)
     _loglog_lines(left, cost, ["layer", "variant"], slopes)
     _loglog_lines(right, cost, ["positional", "projections", "downconv", "segment_scores",
@@ -108,7 +108,7 @@ def plot_rec_metrics(rows: list[dict[str, Any]], runs: list[dict[str, Any]],
     bars one standard error over users, dots the individual seeds."""
     models = _models(rows)
     lengths = sorted({r["max_len"] for r in rows})
-    fig = Figure(figsize=(7.5, 3.3), layout="constrained")
+    fig = Figure(figsize=(7.2, 3.3), layout="constrained")
     axes = fig.subplots(1, 2)
     width = 0.8 / len(models)
     for ax, metric, title in zip(axes, ("hr", "ndcg"), ("HR@10", "NDCG@10")):
@@ -139,7 +139,7 @@ def plot_rec_validation(runs: list[dict[str, Any]]) -> Figure:
     """Validation NDCG@10 after each epoch, one line per run, one panel per max length;
     a ring marks the epoch whose weights were tested."""
     lengths = sorted({r["max_len"] for r in runs})
-    fig = Figure(figsize=(7.5, 3.2), layout="constrained")
+    fig = Figure(figsize=(7.2, 3.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(lengths), sharey=True))
     for ax, n in zip(axes, lengths):
         for run in (r for r in runs if r["max_len"] == n):
@@ -165,7 +165,7 @@ def plot_training_time(rows: list[dict[str, Any]]) -> Figure:
     of each run's median over epochs), per model and max length."""
     models = _models(rows)
     lengths = sorted({r["max_len"] for r in rows})
-    fig = Figure(figsize=(7.5, 2.9), layout="constrained")
+    fig = Figure(figsize=(7.2, 2.9), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(lengths)))
     for ax, n in zip(axes, lengths):
         here = [r for r in rows if r["max_len"] == n]
