@@ -104,7 +104,7 @@ def _models(rows: list[dict[str, Any]]) -> list[str]:
 
 def plot_rec_metrics(rows: list[dict[str, Any]], runs: list[dict[str, Any]],
                      kind: str = "full") -> Figure:
-    """HR@10 and NDCG@10 per model and max length: bars are means over seeds, error
+    """``HR@10`` and ``NDCG@10`` per model and max length: bars are means over seeds, error
     bars one standard error over users, dots the individual seeds."""
     models = _models(rows)
     lengths = sorted({r["max_len"] for r in rows})
@@ -136,7 +136,7 @@ def plot_rec_metrics(rows: list[dict[str, Any]], runs: list[dict[str, Any]],
 
 
 def plot_rec_validation(runs: list[dict[str, Any]]) -> Figure:
-    """Validation NDCG@10 after each epoch, one line per run, one panel per max length;
+    """Validation ``NDCG@10`` after each epoch, one line per run, one panel per max length;
     a ring marks the epoch whose weights were tested."""
     lengths = sorted({r["max_len"] for r in runs})
     fig = Figure(figsize=(7.2, 3.2), layout="constrained")

@@ -3,7 +3,7 @@
 - :mod:`strided_conv.rec.data` -- the MovieLens-100k loader (read from the installed
   ``recbole==1.2.1`` wheel, never imported), time-ordered leave-one-out splits, prefixes;
 - :mod:`strided_conv.rec.model` -- the SASRec-style model and its attention choices;
-- :mod:`strided_conv.rec.metrics` -- HR@10, NDCG@10, full and sampled ranking;
+- :mod:`strided_conv.rec.metrics` -- ``HR@10``, ``NDCG@10``, full and sampled ranking;
 - :mod:`strided_conv.rec.train` -- prefix training with early stopping;
 - :mod:`strided_conv.rec.results` -- run files: write, merge, summarise;
 - ``python -m strided_conv.rec`` -- the command line (:mod:`strided_conv.rec.cli`).

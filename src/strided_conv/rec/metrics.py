@@ -1,4 +1,4 @@
-r"""Ranking metrics of leave-one-out evaluation: HR@K and NDCG@K from the target's rank.
+r"""Ranking metrics of leave-one-out evaluation: ``HR@K`` and ``NDCG@K`` from the target's rank.
 
 With one relevant item per user, ranked at ``rank`` (0 = first) among the
 candidates,

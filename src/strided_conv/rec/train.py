@@ -11,7 +11,7 @@ An epoch is one pass over the training prefixes in a random order, or, when
 ``TrainConfig.round_batches`` is set, that many batches drawn without
 replacement from a running random order (a full pass of MovieLens-100k's
 prefixes did not fit the committed run's time budget). After each epoch the
-model is evaluated on the validation targets (full ranking, NDCG@10);
+model is evaluated on the validation targets (full ranking, ``NDCG@10``);
 training stops when that has not improved for ``patience`` epochs, and the
 best epoch's weights are tested. Weights are kept in memory
 only: trained on MovieLens they may not be redistributed.
@@ -140,7 +140,7 @@ def train_run(histories: Histories, attention: str, seed: int, config: TrainConf
     -------
     dict
         JSON-ready: ``model``, ``seed``, ``max_len``, sizes, ``parameters``,
-        ``epochs`` (loss, seconds, validation HR@10/NDCG@10 per epoch),
+        ``epochs`` (loss, seconds, validation ``HR@10``/``NDCG@10`` per epoch),
         ``best_epoch``, ``stopped_early``, ``test`` (metrics and per-user ranks
         for ``full`` and ``sampled``), ``seconds``.
     """
