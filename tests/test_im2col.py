@@ -320,8 +320,9 @@ def test_sizes_no_array_can_have_raise_value_error_naming_the_arguments():
     x = np.zeros((1, 1, 4, 4))
     with pytest.raises(ValueError, match=r"the col matrix .* more than any array can hold.*pad="):
         im2col(x, 1, 1, pad=10**20)
-    with pytest.raises(ValueError, match=r"more than any array can hold.*pad="):
-        window_coverage(4, 4, 1, 1, pad=10**20)
+    assert (window_coverage(4, 4, 1, 1, pad=10**20) == 1).all()  # no col matrix needed
+    with pytest.raises(ValueError, match=r"more than int64 holds: filter_h=1000000000000000000000000000000"):
+        window_coverage(4, 4, 10**30, 1, pad=10**30)  # each row read by 10**30 windows
     with pytest.raises(ValueError, match=r"the result \(N, C, H, W\) would have shape"):
         col2im(np.zeros((0, 1)), (0, 1, 10**30, 1), 1, 1)
 

@@ -28,6 +28,7 @@ from .downconv import DownConv, _check_dtype, _check_weight_size, _memory_errors
 __all__ = ["SegmentAttention", "FullSelfAttention", "time_attention", "loglog_slope"]
 
 _SOFTMAX_DIMS = {"segments": -1, "queries": -2}
+_SEGMENT_REDUCTION = 16  # SegmentAttention's default channel_reduction, used by time_attention
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
@@ -101,8 +102,8 @@ class FullSelfAttention(nn.Module):
 
     Shapes
     ------
-    ``(batch, n, hidden_size)`` -> ``(batch, n, hidden_size)``, any ``n >= 1``,
-    ``batch >= 0``; the input must have the parameters' dtype.
+    ``(batch, n, hidden_size)`` -> ``(batch, n, hidden_size)``, any ``n`` and
+    ``batch`` (0 included); the input must have the parameters' dtype.
     """
 
     def __init__(self, hidden_size: int = 64) -> None:
@@ -118,10 +119,9 @@ class FullSelfAttention(nn.Module):
     def _check(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.ndim != 3 or x.shape[-1] != self.hidden_size or x.shape[1] < 1:
+        if x.ndim != 3 or x.shape[-1] != self.hidden_size:
             raise ValueError(
-                f"x must have shape (batch, n >= 1, hidden_size={self.hidden_size}), "
-                f"got {tuple(x.shape)}"
+                f"x must have shape (batch, n, hidden_size={self.hidden_size}), got {tuple(x.shape)}"
             )
         _check_dtype("x", x, self)
 
@@ -152,7 +152,7 @@ def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int
     ------
     TypeError, ValueError
         Before anything is timed, if an argument is not an int in range
-        (``n >= 1`` for every ``n`` in ``n_values``, ``hidden_size >= 1``,
+        (``n >= 1`` for every ``n`` in ``n_values``, ``hidden_size >= 16``,
         ``batch >= 0``, ``repeats >= 1``, ``seed >= 0``) or ``DownConv``
         refuses ``(n, m_segments, k1)`` for some ``n``.
     """
@@ -163,6 +163,12 @@ def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int
     batch = check_int("batch", batch, 0)
     repeats = check_int("repeats", repeats, 1)
     seed = check_int("seed", seed, 0)
+    if hidden_size // _SEGMENT_REDUCTION < 1:
+        raise ValueError(
+            f"hidden_size must be >= {_SEGMENT_REDUCTION}, got {hidden_size}: the segment model's "
+            f"DownConv has hidden_size // channel_reduction channels (channel_reduction="
+            f"{_SEGMENT_REDUCTION}, SegmentAttention's default)"
+        )
     for n in ns:
         try:
             downconv_sizes(n, m_segments, k1)

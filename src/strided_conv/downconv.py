@@ -644,6 +644,7 @@ class NumPyDownConv:
         """``(B, seq_len, H)`` float64 -> ``(B, m_segments, H)``."""
         m = self.module
         _check_numpy("x", x, (None, m.seq_len, m.hidden_size), "(batch, seq_len, hidden_size)")
+        x = x.astype(np.float64, copy=False)  # native byte order, as the weights
         x = np.ascontiguousarray(x.transpose(0, 2, 1))[:, :, None, :]
         x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, self.module.tail_padding)))
         h = self.conv1.forward(x)
@@ -658,6 +659,7 @@ class NumPyDownConv:
         m = self.module
         _check_numpy("dout", dout, (self._active.shape[0], m.m_segments, m.hidden_size),
                       "(batch of the last forward, m_segments, hidden_size)")
+        dout = dout.astype(np.float64, copy=False)
         dh = self.conv2.backward(np.ascontiguousarray(dout.transpose(0, 2, 1))[:, :, None, :])
         dx = self.conv1.backward(np.where(self._active, dh, 0.0))
         return dx[:, :, 0, : self.module.seq_len].transpose(0, 2, 1)
@@ -670,5 +672,5 @@ def _check_numpy(name: str, a: object, shape: tuple[int | None, ...], spec: str)
     if a.ndim != len(shape) or any(e is not None and e != d for e, d in zip(shape, a.shape)):
         want = tuple("any" if e is None else e for e in shape)
         raise ValueError(f"{name} must have shape {spec} = {want}, got {a.shape}")
-    if a.dtype != np.float64:
+    if a.dtype.kind != "f" or a.dtype.itemsize != 8:  # float64 in either byte order
         raise TypeError(f"{name} must have dtype float64 (the layers' weights), got {a.dtype}")

@@ -86,7 +86,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
 
 def _scalar(value: object) -> float:
     """``float(value)`` for a real scalar or size-1 real array, else ``TypeError`` naming f."""
-    if isinstance(value, bool) or np.iscomplexobj(value):
+    if isinstance(value, (bool, str, bytes)) or np.iscomplexobj(value):
         raise TypeError(f"f must return a real scalar, got {value!r}")
     try:
         return float(value)

@@ -42,6 +42,7 @@ overflows to ``inf`` (or ``nan``) while every entry of ``col`` is finite raises
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -142,13 +143,17 @@ def _shape4(name: str, shape: object) -> tuple:
 def _geometry(
     shape: tuple, names: tuple[str, str, str, str], filter_h: int, filter_w: int,
     stride: int | tuple[int, int], pad: int | tuple[int, int], dilation: int | tuple[int, int],
+    kernel_names: tuple[str, str] = ("filter_h", "filter_w"),
 ) -> ConvGeometry:
-    """:func:`conv_geometry` with the four shape entries named as the caller's parameters."""
+    """:func:`conv_geometry` with the shape entries and the kernel sizes named as the
+    caller's parameters (a layer's kernel size is its weight's shape)."""
     n, c, h, w = (check_int(names[i], v, 0 if i == 0 else 1) for i, v in enumerate(shape))
-    fh = check_int("filter_h", filter_h, 1)
-    fw = check_int("filter_w", filter_w, 1)
-    s, p, d = check_pair("stride", stride, 1), check_pair("pad", pad, 0), check_pair("dilation", dilation, 1)
-    axes = ((h, fh, "filter_h", "rows", "height H"), (w, fw, "filter_w", "columns", "width W"))
+    fh = check_int(kernel_names[0], filter_h, 1)
+    fw = check_int(kernel_names[1], filter_w, 1)
+    s, p = check_pair("stride", stride, 1), check_pair("pad", pad, 0)
+    d = check_pair("dilation", dilation, 1)
+    axes = ((h, fh, kernel_names[0], "rows", "height H"),
+            (w, fw, kernel_names[1], "columns", "width W"))
     for axis, (size, k, label, taps, side) in enumerate(axes):
         span = d[axis] * (k - 1) + 1
         if span > size + 2 * p[axis]:
@@ -165,14 +170,19 @@ def _geometry(
     return ConvGeometry(n, c, h, w, fh, fw, oh, ow, s, p, d)
 
 
-def _because(g: ConvGeometry) -> str:
-    return (f"input (N, C, H, W) = {(g.N, g.C, g.H, g.W)}, kernel (filter_h, filter_w) = "
+def _because(g: ConvGeometry, shape_name: str) -> str:
+    return (f"{shape_name} (N, C, H, W) = {(g.N, g.C, g.H, g.W)}, kernel (filter_h, filter_w) = "
             f"{(g.FH, g.FW)}, stride={g.stride}, pad={g.pad}, dilation={g.dilation}")
 
 
-def _check_col_allocatable(g: ConvGeometry, itemsize: int) -> None:
+def _check_col_allocatable(g: ConvGeometry, itemsize: int, shape_name: str) -> None:
+    """Both arrays im2col allocates, checked before either is: the col matrix and
+    the zero-padded input."""
     check_allocatable("the col matrix (N*OH*OW, C*FH*FW)",
-                      (g.N * g.OH * g.OW, g.C * g.FH * g.FW), itemsize, _because(g))
+                      (g.N * g.OH * g.OW, g.C * g.FH * g.FW), itemsize, _because(g, shape_name))
+    (ph, pw) = g.pad
+    check_allocatable("the padded input (N, C, H + 2*pad[0], W + 2*pad[1])",
+                      (g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), itemsize, _because(g, shape_name))
 
 
 def _check_array(name: str, a: object, ndim: int) -> np.ndarray:
@@ -239,7 +249,7 @@ def im2col(
     """
     x = _check_array("input_data", input_data, 4)
     g = _geometry(x.shape, _INPUT_DATA_NAMES, filter_h, filter_w, stride, pad, dilation)
-    _check_col_allocatable(g, x.itemsize)
+    _check_col_allocatable(g, x.itemsize, "input_data.shape")
     return im2col_checked(x, g, out)
 
 
@@ -365,10 +375,13 @@ def col2im_checked(col: np.ndarray, g: ConvGeometry, name: str = "col") -> np.nd
 
     ``name`` is what an overflow error calls ``col``.
     """
-    check_allocatable("the result (N, C, H, W)", (g.N, g.C, g.H, g.W), col.itemsize, _because(g))
+    check_allocatable("the result (N, C, H, W)", (g.N, g.C, g.H, g.W), col.itemsize,
+                      _because(g, "input_shape"))
     # A view for C- or F-ordered col: both only split axes.
     col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW)
     img = np.zeros((g.N, g.C, g.H, g.W), dtype=_sum_dtype(col, g, name))
+    if col.size == 0:  # an empty batch: nothing to add (and no FH*FW loop to run)
+        return _sums_in_dtype(img, col, g, name)
     taps = _clipped_taps(g)
     # A few samples at a time, all offsets each: the block of img being summed
     # into stays in cache instead of being streamed from memory FH*FW times.
@@ -405,7 +418,7 @@ def _sum_dtype(col: np.ndarray, g: ConvGeometry, name: str) -> np.dtype:
             return col.dtype
         wide = np.dtype(np.uint64 if col.dtype.kind == "u" else np.int64)
         return wide if bound <= np.iinfo(wide).max else np.dtype(object)
-    if col.dtype == np.float16:
+    if col.dtype.kind == "f" and col.dtype.itemsize == 2:  # float16, either byte order
         return np.dtype(np.float32)
     return col.dtype
 
@@ -483,11 +496,11 @@ def im2col_seed_style(
     """
     x = _check_array("input_data", input_data, 4)
     g = _geometry(x.shape, _INPUT_DATA_NAMES, filter_h, filter_w, stride, pad, dilation)
-    _check_col_allocatable(g, x.itemsize)
+    _check_col_allocatable(g, x.itemsize, "input_data.shape")
     img = _pad(x, g.pad)
     (sh, sw), (dh, dw) = g.stride, g.dilation
     col = np.empty((g.N, g.C, g.FH, g.FW, g.OH, g.OW), dtype=x.dtype)
-    for u in range(g.FH):
+    for u in range(g.FH if col.size else 0):  # nothing to copy for an empty batch
         y = u * dh
         for v in range(g.FW):
             xx = v * dw
@@ -518,10 +531,11 @@ def col2im_seed_style(
     (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
     col6 = col.reshape(g.N, g.OH, g.OW, g.C, g.FH, g.FW).transpose(0, 3, 4, 5, 1, 2)
     check_allocatable("the padded buffer (N, C, H + 2*pad[0], W + 2*pad[1])",
-                      (g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), col.itemsize, _because(g))
+                      (g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), col.itemsize,
+                      _because(g, "input_shape"))
     img = np.zeros((g.N, g.C, g.H + 2 * ph, g.W + 2 * pw), dtype=_sum_dtype(col, g, "col"))
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is checked below
-        for u in range(g.FH):
+        for u in range(g.FH if col.size else 0):  # nothing to add for an empty batch
             y = u * dh
             for v in range(g.FW):
                 xx = v * dw
@@ -557,12 +571,54 @@ def window_coverage(
 ) -> np.ndarray:
     """How many windows read each input pixel, shape ``(height, width)``, int64.
 
-    Computed as ``col2im(ones)``: the adjoint applied to all-ones counts the
+    It equals ``col2im(ones)``: the adjoint applied to all-ones counts the
     copies ``im2col`` makes of each pixel. Zero marks pixels no window reads
-    (the tail the floor in the output size drops).
+    (the tail the floor in the output size drops). A window covers a pixel
+    exactly when its row window covers the row and its column window the
+    column, so the count is the product of two 1-D counts, each solved exactly
+    per position (window ``i`` and tap ``u`` read row ``r`` when
+    ``i*S + u*D = r + P``): no col matrix is built, and the cost is
+    ``O(height + width)`` whatever the kernel, stride, pad and dilation.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv_geometry`, with ``height`` and ``width`` for ``H`` and ``W``;
+        ``ValueError`` also if the result could not be allocated at all, or a
+        count does not fit int64 (a kernel and padding beyond ``2**31``).
     """
     g = _geometry((1, 1, height, width), ("N", "C", "height", "width"),
                   filter_h, filter_w, stride, pad, dilation)
-    _check_col_allocatable(g, 8)
-    ones = np.ones((g.OH * g.OW, g.FH * g.FW), dtype=np.int64)
-    return col2im(ones, (1, 1, g.H, g.W), g.FH, g.FW, g.stride, g.pad, g.dilation)[0, 0]
+    check_allocatable("the result (height, width)", (g.H, g.W), 8, f"height={g.H}, width={g.W}")
+    rows = _axis_coverage(g.H, g.FH, g.OH, g.stride[0], g.pad[0], g.dilation[0])
+    cols = _axis_coverage(g.W, g.FW, g.OW, g.stride[1], g.pad[1], g.dilation[1])
+    if max(rows) * max(cols) > np.iinfo(np.int64).max:  # the overflow rule: never wrap
+        raise ValueError(
+            f"a pixel is read by {max(rows) * max(cols)} windows, more than int64 holds: "
+            f"filter_h={g.FH}, filter_w={g.FW} with pad={g.pad}, stride={g.stride}"
+        )
+    return np.outer(np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))
+
+
+def _axis_coverage(size: int, k: int, out: int, s: int, p: int, d: int) -> list[int]:
+    """For each position ``r < size``: the number of pairs (window ``i < out``, tap
+    ``u < k``) with ``i*s + u*d = r + p``, counted in exact integer arithmetic."""
+    g = math.gcd(d, s)
+    m = s // g  # the taps reading a position repeat every m
+    inverse = pow(d // g, -1, m) if m > 1 else 0
+    counts = []
+    for r in range(size):
+        q = r + p  # position on the padded line
+        if q % g:
+            counts.append(0)
+            continue
+        u0 = (q // g) * inverse % m if m > 1 else 0  # smallest u >= 0 with u*d = q (mod s)
+        # taps with 0 <= i = (q - u*d) / s < out: ceil((q - (out-1)*s) / d) <= u <= q // d
+        lo = max(0, -((-(q - (out - 1) * s)) // d))
+        hi = min(k - 1, q // d)
+        if lo > hi:
+            counts.append(0)
+            continue
+        first = lo + (u0 - lo) % m  # the first tap >= lo in the class u0 mod m
+        counts.append(0 if first > hi else (hi - first) // m + 1)
+    return counts

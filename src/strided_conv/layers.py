@@ -39,9 +39,13 @@ from __future__ import annotations
 import numpy as np
 
 from .im2col import (
-    ConvGeometry, _all_finite, _check_col_allocatable, col2im_checked, col2im_seed_style,
-    conv_geometry, im2col_checked, im2col_seed_style,
+    ConvGeometry, _all_finite, _check_col_allocatable, _geometry, col2im_checked,
+    col2im_seed_style, im2col_checked, im2col_seed_style,
 )
+
+# The layer's input is called x: its sizes are named after it in error messages.
+_X_NAMES = tuple(f"x.shape[{i}] ({label})" for i, label in enumerate("NCHW"))
+_W_NAMES = ("W.shape[2] (FH)", "W.shape[3] (FW)")
 from ._validation import check_pair
 
 __all__ = ["Convolution", "SeedStyleConvolution", "conv2d_naive"]
@@ -149,8 +153,8 @@ class Convolution:
         _check_params(self.W, self.b)  # W and b are public: they may have been replaced
         _check_input(x, self.W)
         FN, C, FH, FW = self.W.shape
-        g = conv_geometry(x.shape, FH, FW, self.stride, self.pad, self.dilation)
-        _check_col_allocatable(g, x.itemsize)
+        g = _geometry(x.shape, _X_NAMES, FH, FW, self.stride, self.pad, self.dilation, _W_NAMES)
+        _check_col_allocatable(g, x.itemsize, "x.shape")
         self.x, self._geometry = x, g
         self.col = self._make_col(x, g)
         self.col_W = self.W.reshape(FN, -1).T
@@ -289,9 +293,9 @@ def conv2d_naive(
     _check_params(W, b)
     _check_input(x, W)
     FN, C, FH, FW = W.shape
-    g = conv_geometry(x.shape, FH, FW, stride, pad, dilation)
+    g = _geometry(x.shape, _X_NAMES, FH, FW, stride, pad, dilation, _W_NAMES)
     (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
-    _check_col_allocatable(g, x.itemsize)  # not built, but its size bounds the loops
+    _check_col_allocatable(g, x.itemsize, "x.shape")  # not built, but its size bounds the loops
     xp = np.zeros((g.N, C, g.H + 2 * ph, g.W + 2 * pw), dtype=x.dtype)
     xp[:, :, ph:ph + g.H, pw:pw + g.W] = x
     xl, wl, bl = xp.tolist(), W.tolist(), b.tolist()  # Python floats: loops stay readable
