@@ -412,3 +412,34 @@ def test_input_dependence_ignores_pruning_and_weight_norm():
     _prune(module.conv1a)
     _weight_norm_old(module.conv2a)
     np.testing.assert_array_equal(input_dependence(module, 60, 8), expected)
+
+
+def test_global_module_hooks_see_both_convolutions():
+    from torch.nn.modules.module import register_module_forward_hook
+
+    module = DownConv()
+    seen = []
+    handle = register_module_forward_hook(lambda m, args, out: seen.append(type(m).__name__))
+    try:
+        module(torch.randn(1, 200, 64))
+    finally:
+        handle.remove()
+    assert seen.count("Conv1d") == 2 and seen[-1] == "DownConv"
+
+
+def test_a_conv1d_subclass_with_its_own_forward_is_called():
+    class Doubled(nn.Conv1d):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    torch.manual_seed(0)
+    module = DownConv(60, 8, 3, 5, channel_reduction=2).double()
+    expected = module(torch.ones(1, 60, 8, dtype=torch.float64))
+    doubled = Doubled(8, 4, 5, stride=5).double()
+    doubled.load_state_dict(module.conv1a.state_dict())
+    module.conv1a = doubled
+    h = torch.relu(2 * F.conv1d(torch.ones(1, 8, 60, dtype=torch.float64), doubled.weight,
+                                doubled.bias, stride=5))
+    torch.testing.assert_close(module(torch.ones(1, 60, 8, dtype=torch.float64)),
+                               module.conv2a(h).transpose(1, 2))
+    assert not torch.allclose(expected, module(torch.ones(1, 60, 8, dtype=torch.float64)))

@@ -337,7 +337,10 @@ def s_same_padding(data) -> Case:
         if k <= 9 and d <= 4:  # PyTorch's padding='same' puts the same zeros on each side
             x, w = torch.randn(1, 1, i, dtype=torch.float64), torch.randn(1, 1, k, dtype=torch.float64)
             ours = F.conv1d(F.pad(x, (left, right)), w, dilation=d)
-            torch.testing.assert_close(ours, F.conv1d(x, w, padding="same", dilation=d))
+            with warnings.catch_warnings():  # PyTorch notes a padded copy for even spans
+                warnings.simplefilter("ignore", UserWarning)
+                same = F.conv1d(x, w, padding="same", dilation=d)
+            torch.testing.assert_close(ours, same)
     return Case(call, check=check)
 
 

@@ -370,10 +370,11 @@ def col2im(
     return col2im_checked(_check_col(col, g), g)
 
 
-def col2im_checked(col: np.ndarray, g: ConvGeometry, name: str = "col") -> np.ndarray:
+def col2im_checked(col: np.ndarray, g: ConvGeometry, name: str | None = "col") -> np.ndarray:
     """:func:`col2im` for a ``col`` of the shape ``g`` implies, already checked by the caller.
 
-    ``name`` is what an overflow error calls ``col``.
+    ``name`` is what an overflow error calls ``col``; ``None`` leaves the float
+    overflow check to the caller (a layer checks its gradients together, once).
     """
     check_allocatable("the result (N, C, H, W)", (g.N, g.C, g.H, g.W), col.itemsize,
                       _because(g, "input_shape"))
@@ -400,7 +401,7 @@ def _max_terms(g: ConvGeometry) -> int:
     return min(g.OH, g.FH) * min(g.OW, g.FW)
 
 
-def _sum_dtype(col: np.ndarray, g: ConvGeometry, name: str) -> np.dtype:
+def _sum_dtype(col: np.ndarray, g: ConvGeometry, name: str | None) -> np.dtype:
     """The dtype col2im sums in: col's own unless that could wrap (integers) or
     lose the sum to rounding and overflow (float16). See the module docstring."""
     if col.dtype.kind == "b":
@@ -423,7 +424,8 @@ def _sum_dtype(col: np.ndarray, g: ConvGeometry, name: str) -> np.dtype:
     return col.dtype
 
 
-def _sums_in_dtype(img: np.ndarray, col: np.ndarray, g: ConvGeometry, name: str) -> np.ndarray:
+def _sums_in_dtype(img: np.ndarray, col: np.ndarray, g: ConvGeometry, name: str | None
+                   ) -> np.ndarray:
     """``img`` (summed in :func:`_sum_dtype`) in ``col``'s dtype, or ``ValueError``."""
     dtype = col.dtype
     if dtype.kind in "iu":
@@ -443,7 +445,7 @@ def _sums_in_dtype(img: np.ndarray, col: np.ndarray, g: ConvGeometry, name: str)
     if img.dtype != dtype:
         with np.errstate(over="ignore"):
             img = img.astype(dtype)
-    if not _all_finite(img) and _all_finite(col):
+    if name is not None and not _all_finite(img) and _all_finite(col):
         finfo = np.finfo(dtype)
         raise ValueError(
             f"{name}: the sums overflow {dtype} (largest finite value {float(finfo.max):g}): "
