@@ -180,3 +180,33 @@ def test_time_attention_rejects_an_unknown_clock():
 def test_time_attention_cpu_clock_gives_positive_times():
     result = time_attention((20,), hidden_size=16, repeats=2, m_segments=2, k1=2, clock="cpu")
     assert all(t > 0 for t in result["full"] + result["segment"])
+
+
+# ---------------------------------------------------------------- issue 13 regressions
+def test_float64_input_to_float32_models_names_x_and_both_dtypes():
+    pattern = r"x has dtype torch.float64 but the parameters of {} have dtype torch.float32"
+    with pytest.raises(TypeError, match=pattern.format("SegmentAttention")):
+        SegmentAttention()(torch.zeros(1, 200, 64, dtype=torch.float64))
+    with pytest.raises(TypeError, match=pattern.format("FullSelfAttention")):
+        FullSelfAttention(8)(torch.zeros(1, 5, 8, dtype=torch.float64))
+
+
+def test_empty_batches_give_empty_results():
+    assert SegmentAttention()(torch.zeros(0, 200, 64)).shape == (0, 200, 64)
+    assert SegmentAttention().attention_map(torch.zeros(0, 200, 64)).shape == (0, 200, 4)
+    assert FullSelfAttention(8)(torch.zeros(0, 5, 8)).shape == (0, 5, 8)
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: SegmentAttention(softmax_over=["segments"]), ValueError, "softmax_over must be one of"),
+    (lambda: time_attention(5), TypeError, "n_values must be an iterable of ints"),
+    (lambda: time_attention((5,), k1=10), ValueError, "n_values contains n=5, which DownConv refuses"),
+    (lambda: time_attention((20,), batch=-1), ValueError, "batch must be >= 0"),
+    (lambda: loglog_slope([1, 2], [1, 0]), ValueError, "t must be positive and finite"),
+    (lambda: loglog_slope([2, 2], [1, 3]), ValueError, "n must have at least two distinct values"),
+    (lambda: loglog_slope([1, 2, 3], [1, 2]), ValueError, "n and t must have the same length"),
+    (lambda: loglog_slope("abc", [1, 2, 3]), TypeError, "n must be a sequence of real numbers"),
+])
+def test_errors_name_the_parameter(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

@@ -7,12 +7,14 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils import prune
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strided_conv import (
     TAIL_POLICIES,
     DownConv,
+    DownConvSizes,
     NumPyDownConv,
     conv_output_size,
     downconv_sizes,
@@ -260,3 +262,184 @@ def test_bad_constructor_argument(kwargs, error, pattern):
 def test_bad_forward_input(x, error, pattern):
     with pytest.raises(error, match=pattern):
         DownConv()(x)
+
+
+# ---------------------------------------------------------------- issue 13: what users attach
+def _prune(conv):
+    prune.l1_unstructured(conv, "weight", amount=0.5)
+
+
+def _weight_norm_old(conv):
+    import warnings
+
+    with warnings.catch_warnings():  # deprecated in favour of parametrizations, still used
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.nn.utils.weight_norm(conv)
+
+
+ATTACHMENTS = {
+    "prune": _prune,
+    "weight_norm": _weight_norm_old,
+    "parametrizations.weight_norm": torch.nn.utils.parametrizations.weight_norm,
+    "spectral_norm": torch.nn.utils.spectral_norm,
+    "parametrizations.spectral_norm": torch.nn.utils.parametrizations.spectral_norm,
+    "forward_pre_hook": lambda conv: conv.register_forward_pre_hook(lambda m, args: (args[0] * 2,)),
+    "forward_hook": lambda conv: conv.register_forward_hook(lambda m, args, out: out + 1),
+}
+
+
+@pytest.mark.parametrize("layer", ["conv1a", "conv2a"])
+@pytest.mark.parametrize("kind", ATTACHMENTS)
+def test_attached_things_run_as_in_the_original_module_over_training_steps(kind, layer):
+    """Same weights, the same thing attached to both, three SGD steps: same outputs."""
+    torch.manual_seed(0)
+    ours, orig = DownConv().double(), OriginalDownConv().double()
+    for module in (ours, orig):
+        torch.manual_seed(1)  # spectral_norm draws its power-iteration vector
+        ATTACHMENTS[kind](getattr(module, layer))
+    orig.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 200, 64, dtype=torch.float64)
+    optimisers = [torch.optim.SGD(m.parameters(), lr=0.5) for m in (ours, orig)]
+    for step in range(3):
+        outputs = [m(x.clone()) for m in (ours, orig)]
+        torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-10, atol=1e-10)
+        for y, opt in zip(outputs, optimisers):
+            opt.zero_grad()
+            y.square().mean().backward()
+            opt.step()
+        if kind == "prune":  # an update of weight_orig must reach the next forward
+            assert getattr(ours, layer).weight_orig.grad is not None
+
+
+def test_pruned_weight_update_reaches_the_output():
+    """The issue's case: prune conv1a, change weight_orig, the output must follow."""
+    torch.manual_seed(0)
+    module = DownConv(200, 16, 3, 30)  # k1 does not divide: padded tail, called layers
+    _prune(module.conv1a)
+    with torch.no_grad():
+        module.conv1a.weight_orig.mul_(3.0)
+    x = torch.randn(2, 200, 16)
+    h = torch.relu(module.conv1a(F.pad(x.transpose(1, 2), (0, module.tail_padding))))
+    torch.testing.assert_close(module(x), module.conv2a(h).transpose(1, 2))
+
+
+def test_a_full_backward_hook_sees_the_gradient():
+    module = DownConv()
+    seen = []
+    module.conv2a.register_full_backward_hook(lambda m, gin, gout: seen.append(gout[0].shape))
+    module(torch.randn(2, 200, 64)).sum().backward()
+    assert seen == [torch.Size([2, 64, 4])]
+
+
+def test_plain_layers_take_the_tiled_path_and_attached_ones_do_not():
+    from strided_conv.downconv import _has_attachments
+
+    module = DownConv()
+    assert not _has_attachments(module.conv1a)
+    handle = module.conv1a.register_forward_hook(lambda m, a, o: None)
+    assert _has_attachments(module.conv1a)
+    handle.remove()
+    assert not _has_attachments(module.conv1a)
+    torch.nn.utils.parametrizations.weight_norm(module.conv2a)
+    assert _has_attachments(module.conv2a)
+
+
+# ---------------------------------------------------------------- issue 13: errors and empty batches
+def test_float64_input_to_a_float32_module_names_both_dtypes():
+    with pytest.raises(TypeError, match=r"input_tensor has dtype torch.float64 but the parameters "
+                                        r"of DownConv have dtype torch.float32"):
+        DownConv()(torch.zeros(2, 200, 64, dtype=torch.float64))
+
+
+def test_empty_batch_everywhere():
+    module = DownConv().double()
+    assert module(torch.zeros(0, 200, 64, dtype=torch.float64)).shape == (0, 4, 64)
+    numpy_layers = NumPyDownConv(module)
+    y = numpy_layers.forward(np.zeros((0, 200, 64)))
+    assert y.shape == (0, 4, 64)
+    assert numpy_layers.backward(np.zeros((0, 4, 64))).shape == (0, 200, 64)
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: second_conv_sizes(5, 0), ValueError, "m_segments must be >= 1"),
+    (lambda: second_conv_sizes(2.5, 1), TypeError, "mid_length must be an int"),
+    (lambda: feasible_segments(10**8), ValueError, "mid_length=100000000 is more than 10000000"),
+    (lambda: tiled_conv1d(torch.zeros(1, 6, 3), nn.Conv1d(2, 2, 3, stride=3)), ValueError,
+     r"x must have shape \(batch, length, C_in=2\)"),
+    (lambda: tiled_conv1d(torch.zeros(1, 2, 2), nn.Conv1d(2, 2, 3, stride=3)), ValueError,
+     "fewer than one window"),
+    (lambda: tiled_conv1d(torch.zeros(1, 6, 2, dtype=torch.float64), nn.Conv1d(2, 2, 3, stride=3)),
+     TypeError, "x has dtype torch.float64"),
+    (lambda: tiled_conv1d(torch.zeros(1, 6, 2), nn.Linear(2, 2)), TypeError, "conv must be a torch.nn.Conv1d"),
+    (lambda: NumPyDownConv(nn.Linear(2, 2)), TypeError, "module must be a strided_conv.DownConv"),
+    (lambda: NumPyDownConv(DownConv()).forward(np.zeros((1, 200, 64), np.float32)), TypeError,
+     "x must have dtype float64"),
+    (lambda: NumPyDownConv(DownConv()).forward([[0.0]]), TypeError, "x must be a numpy.ndarray"),
+    (lambda: input_dependence("DownConv", 200, 64), TypeError, "module must be a torch.nn.Module"),
+    (lambda: input_dependence(DownConv(), 100, 64), ValueError,
+     "seq_len=100 but the module was built for seq_len=200"),
+    (lambda: DownConv(seq_len=10**30, k1=10**29, m_segments=1), ValueError,
+     r"conv1a.weight .* more than any array can hold"),
+])
+def test_errors_name_the_parameter(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_numpy_copy_refuses_a_module_with_attachments():
+    module = DownConv()
+    _prune(module.conv1a)
+    with pytest.raises(ValueError, match="module.conv1a has hooks, pruning"):
+        NumPyDownConv(module)
+
+
+def test_sizes_must_be_consistent():
+    assert DownConvSizes(*[getattr(downconv_sizes(), f) for f in (
+        "seq_len", "m_segments", "k1", "tail", "tail_items", "tail_padding", "mid_length", "k2",
+        "padding")]) == downconv_sizes()
+    with pytest.raises(ValueError, match=r"padding=1 does not match .* which give padding=0"):
+        DownConvSizes(200, 4, 10, "pad", 0, 0, 20, 5, 1)
+
+
+def test_refusal_for_a_huge_first_output_states_the_rule_without_listing():
+    with pytest.raises(ValueError, match=r"L1 too large to list it\) \(necessary"):
+        downconv_sizes(10**30, 10**29 - 3, 10)
+
+
+def test_input_dependence_ignores_pruning_and_weight_norm():
+    module = DownConv(60, 8, 3, 5, channel_reduction=2)
+    expected = input_dependence(module, 60, 8)
+    _prune(module.conv1a)
+    _weight_norm_old(module.conv2a)
+    np.testing.assert_array_equal(input_dependence(module, 60, 8), expected)
+
+
+def test_global_module_hooks_see_both_convolutions():
+    from torch.nn.modules.module import register_module_forward_hook
+
+    module = DownConv()
+    seen = []
+    handle = register_module_forward_hook(lambda m, args, out: seen.append(type(m).__name__))
+    try:
+        module(torch.randn(1, 200, 64))
+    finally:
+        handle.remove()
+    assert seen.count("Conv1d") == 2 and seen[-1] == "DownConv"
+
+
+def test_a_conv1d_subclass_with_its_own_forward_is_called():
+    class Doubled(nn.Conv1d):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    torch.manual_seed(0)
+    module = DownConv(60, 8, 3, 5, channel_reduction=2).double()
+    expected = module(torch.ones(1, 60, 8, dtype=torch.float64))
+    doubled = Doubled(8, 4, 5, stride=5).double()
+    doubled.load_state_dict(module.conv1a.state_dict())
+    module.conv1a = doubled
+    h = torch.relu(2 * F.conv1d(torch.ones(1, 8, 60, dtype=torch.float64), doubled.weight,
+                                doubled.bias, stride=5))
+    torch.testing.assert_close(module(torch.ones(1, 60, 8, dtype=torch.float64)),
+                               module.conv2a(h).transpose(1, 2))
+    assert not torch.allclose(expected, module(torch.ones(1, 60, 8, dtype=torch.float64)))

@@ -82,3 +82,51 @@ def test_random_cases_are_valid_and_varied():
         for key in ref:
             assert ref[key].shape == got[key].shape and ref[key].dtype == np.float64
     assert random_conv_case(rng, np.float32).x.dtype == np.float32
+
+
+# ---------------------------------------------------------------- issue 13 regressions
+def test_rejects_a_read_only_x_by_name():
+    x = np.zeros(3)
+    x.flags.writeable = False
+    with pytest.raises(ValueError, match=r"x must be writeable: numerical_gradient perturbs it in place"):
+        numerical_gradient(lambda a: 0.0, x)
+
+
+def test_rejects_bad_f_and_eps_by_name():
+    with pytest.raises(TypeError, match="f must be callable"):
+        numerical_gradient(3.0, np.zeros(2))
+    with pytest.raises(TypeError, match="eps must be a real number, got '1e-6'"):
+        numerical_gradient(lambda a: 0.0, np.zeros(2), eps="1e-6")
+    with pytest.raises(TypeError, match="f must return a real scalar"):
+        numerical_gradient(lambda a: a, np.zeros(2))
+
+
+def test_x_is_restored_when_f_raises():
+    x = np.arange(3.0)
+
+    def f(a):
+        if a[1] != 1.0:
+            raise RuntimeError("boom")
+        return 0.0
+
+    with pytest.raises(RuntimeError, match="boom"):
+        numerical_gradient(f, x)
+    np.testing.assert_array_equal(x, [0.0, 1.0, 2.0])
+
+
+def test_empty_x_gives_an_empty_gradient():
+    assert numerical_gradient(lambda a: 0.0, np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_relative_error_does_not_overflow():
+    assert relative_error(np.array([1e308]), np.array([-1e308])) == 2.0
+
+
+@pytest.mark.parametrize("a, error, pattern", [
+    (np.array([1 + 1j]), TypeError, "a must be an array of real numbers"),
+    (["x"], TypeError, "a must be an array of real numbers"),
+    (np.array([np.nan]), ValueError, "a contains inf or nan"),
+])
+def test_relative_error_names_the_bad_argument(a, error, pattern):
+    with pytest.raises(error, match=pattern):
+        relative_error(a, np.zeros(1))

@@ -202,3 +202,134 @@ def test_im2col_out_must_match_shape_dtype_and_order():
             im2col(x, 3, 3, out=bad)
     with pytest.raises(TypeError, match="out must be a numpy.ndarray or None, got list"):
         im2col(x, 3, 3, out=[])
+
+
+# ---------------------------------------------------------------- issue 13 regressions
+from strided_conv import conv_geometry  # noqa: E402
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+def test_empty_batch_gives_empty_results_like_pytorch(pad):
+    import torch
+
+    x = np.zeros((0, 3, 9, 8))
+    expected_rows = 0
+    for unfold in (im2col, im2col_seed_style):
+        col = unfold(x, 3, 3, 2, pad)
+        assert col.shape == (expected_rows, 27) and col.dtype == x.dtype
+    for fold in (col2im, col2im_seed_style):
+        assert fold(np.zeros((0, 27)), (0, 3, 9, 8), 3, 3, 2, pad).shape == (0, 3, 9, 8)
+    assert im2col_size((0, 3, 9, 8), 3, 3, 2, pad) == 0
+    g = conv_geometry((0, 3, 9, 8), 3, 3, 2, pad)
+    torch_out = torch.nn.functional.unfold(torch.zeros(0, 3, 9, 8), 3, padding=pad, stride=2)
+    assert torch_out.shape == (0, 27, g.OH * g.OW)
+
+
+def _ones_col(value, dtype, shape=(1, 1, 5, 5), k=3, pad=2):
+    g = conv_geometry(shape, k, k, 1, pad)
+    return np.full((g.N * g.OH * g.OW, g.C * k * k), value, dtype=dtype), shape, k, pad
+
+
+@pytest.mark.parametrize("fold", [col2im, col2im_seed_style])
+def test_int8_sums_that_do_not_fit_raise_instead_of_wrapping(fold):
+    col, shape, k, pad = _ones_col(100, np.int8)  # every pixel sums 9 entries: 900
+    with pytest.raises(ValueError, match=r"col: a pixel's sum is 900, which does not fit col's dtype int8"):
+        fold(col, shape, k, k, 1, pad)
+
+
+@pytest.mark.parametrize("fold", [col2im, col2im_seed_style])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int64])
+def test_integer_sums_are_exact_in_the_input_dtype(fold, dtype):
+    col, shape, k, pad = _ones_col(10, dtype)  # 90 fits every one of these dtypes
+    got = fold(col, shape, k, k, 1, pad)
+    assert got.dtype == dtype and (got == 90).all()
+
+
+@pytest.mark.parametrize("fold", [col2im, col2im_seed_style])
+def test_partial_sums_may_exceed_the_dtype_when_the_result_fits(fold):
+    # +100 and -100 alternate: 9 * 100 could overflow int8, the true sums do not.
+    col, shape, k, pad = _ones_col(100, np.int8)
+    col[:, 1::2] = -100
+    expected = fold(col.astype(np.int64), shape, k, k, 1, pad)
+    got = fold(col, shape, k, k, 1, pad)
+    assert got.dtype == np.int8 and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("fold", [col2im, col2im_seed_style])
+def test_int64_sums_beyond_int64_are_exact_or_refused(fold):
+    big = 2**62
+    col, shape, k, pad = _ones_col(big, np.int64)
+    with pytest.raises(ValueError, match=r"a pixel's sum is 41505174165846491136"):
+        fold(col, shape, k, k, 1, pad)  # 9 * 2**62 does not fit int64
+    col[:, 1::2] = -big  # sums are +-2**62 or 0: fit, although partial sums might not
+    got = fold(col, shape, k, k, 1, pad)
+    expected = fold(col // big, shape, k, k, 1, pad).astype(object) * big  # linear: exact
+    assert got.dtype == np.int64 and got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("fold", [col2im, col2im_seed_style])
+def test_float16_overflow_raises_and_float16_sums_in_float32(fold):
+    col, shape, k, pad = _ones_col(30000, np.float16)  # 9 * 30000 > 65504
+    with pytest.raises(ValueError, match=r"col: the sums overflow float16 .*every entry of col is finite"):
+        fold(col, shape, k, k, 1, pad)
+    col[:, 1::2] = -30000  # partial sums leave float16's range, the totals do not
+    got = fold(col, shape, k, k, 1, pad)
+    expected = fold(col.astype(np.float64), shape, k, k, 1, pad).astype(np.float16)
+    assert got.dtype == np.float16 and np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("fold", [col2im, col2im_seed_style])
+def test_float32_overflow_raises_but_inf_in_col_propagates(fold):
+    col, shape, k, pad = _ones_col(3e38, np.float32)
+    with pytest.raises(ValueError, match="overflow float32"):
+        fold(col, shape, k, k, 1, pad)
+    col, shape, k, pad = _ones_col(1.0, np.float32)
+    col[-1, 0] = np.inf  # the last window's first tap reads pixel (4, 4)
+    got = fold(col, shape, k, k, 1, pad)
+    assert np.isinf(got).sum() == 1 and np.isfinite(got).sum() == got.size - 1
+
+
+def test_bool_col_is_refused():
+    with pytest.raises(TypeError, match="col has dtype bool"):
+        col2im(np.ones((9, 1), dtype=bool), (1, 1, 3, 3), 1, 1)
+
+
+@pytest.mark.parametrize("bad, error, pattern", [
+    (5, TypeError, r"input_shape must be a tuple of 4 ints \(N, C, H, W\), got 5 of type int"),
+    ("1234", TypeError, r"input_shape must be a tuple of 4 ints"),
+    ((1, 1, 5), ValueError, r"input_shape must be 4-D \(N, C, H, W\): 4 ints, got 3 entries"),
+    ((1, 1, 5, 5.0), TypeError, r"input_shape\[3\] \(W\) must be an int"),
+    ((-1, 1, 5, 5), ValueError, r"input_shape\[0\] \(N\) must be >= 0"),
+])
+def test_col2im_input_shape_errors_name_input_shape(bad, error, pattern):
+    with pytest.raises(error, match=pattern):
+        col2im(np.zeros((9, 9)), bad, 3, 3)
+
+
+def test_kernel_that_does_not_fit_is_described_in_2d_terms():
+    with pytest.raises(ValueError) as info:
+        im2col(np.zeros((1, 1, 4, 4)), 5, 3, stride=2)
+    message = str(info.value)
+    assert "filter_h=5" in message and "padded height H + 2*pad = 4 + 2*0 = 4" in message
+    assert "input_size" not in message and "kernel_size" not in message
+    with pytest.raises(ValueError, match=r"filter_w=9 .* columns, more than the padded width"):
+        window_coverage(4, 4, 3, 9)
+
+
+def test_sizes_no_array_can_have_raise_value_error_naming_the_arguments():
+    x = np.zeros((1, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"the col matrix .* more than any array can hold.*pad="):
+        im2col(x, 1, 1, pad=10**20)
+    assert (window_coverage(4, 4, 1, 1, pad=10**20) == 1).all()  # no col matrix needed
+    with pytest.raises(ValueError, match=r"more than int64 holds: filter_h=1000000000000000000000000000000"):
+        window_coverage(4, 4, 10**30, 1, pad=10**30)  # each row read by 10**30 windows
+    with pytest.raises(ValueError, match=r"the result \(N, C, H, W\) would have shape"):
+        col2im(np.zeros((0, 1)), (0, 1, 10**30, 1), 1, 1)
+
+
+def test_huge_stride_and_dilation_with_one_window_or_tap_work():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    assert im2col(x, 1, 1, stride=10**30, dilation=10**30).tolist() == [[0.0]]
+    assert im2col_seed_style(x, 1, 1, stride=10**30).tolist() == [[0.0]]
+    dx = col2im(np.ones((1, 1)), (1, 1, 4, 4), 1, 1, stride=10**30)
+    assert dx.sum() == 1 and dx[0, 0, 0, 0] == 1

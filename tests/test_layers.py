@@ -229,3 +229,46 @@ def test_rejects_dout_of_other_dtype():
 def test_rejects_weights_not_4d():
     with pytest.raises(ValueError, match="W must be 4-D"):
         Convolution(np.zeros((4, 3, 3)), np.zeros(4))
+
+
+# ---------------------------------------------------------------- issue 13 regressions
+@pytest.mark.parametrize("layer_cls", LAYERS)
+def test_empty_batch_gives_empty_output_and_zero_weight_gradients(layer_cls):
+    rng = np.random.default_rng(0)
+    W, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    x = np.zeros((0, 3, 9, 8))
+    layer = layer_cls(W, b, stride=2, pad=1)
+    out = layer.forward(x)
+    expected = F.conv2d(torch.from_numpy(x), torch.from_numpy(W), torch.from_numpy(b), stride=2, padding=1)
+    assert out.shape == tuple(expected.shape) == (0, 4, 5, 4)
+    dx = layer.backward(np.zeros(out.shape))
+    assert dx.shape == x.shape
+    assert layer.dW.shape == W.shape and not layer.dW.any()
+    assert layer.db.shape == b.shape and not layer.db.any()
+    assert conv2d_naive(x, W, b, 2, 1).shape == (0, 4, 5, 4)
+
+
+@pytest.mark.parametrize("layer_cls", LAYERS)
+def test_float16_overflow_raises_instead_of_returning_inf(layer_cls):
+    W, b = np.full((2, 3, 3, 3), 100, np.float16), np.zeros(2, np.float16)
+    with pytest.raises(ValueError, match=r"the output overflowed float16: every entry of x, W, b is finite"):
+        layer_cls(W, b).forward(np.full((1, 3, 5, 5), 100, np.float16))  # 27 * 100 * 100
+    layer = layer_cls(W, b)
+    out = layer.forward(np.ones((1, 3, 5, 5), np.float16))
+    with pytest.raises(ValueError, match=r"overflowed float16: every entry of dout, x, W is finite"):
+        layer.backward(np.full(out.shape, 1000, np.float16))
+    with pytest.raises(ValueError, match="the output overflowed float16"):
+        conv2d_naive(np.full((1, 3, 5, 5), 100, np.float16), W, b)
+
+
+def test_inf_in_the_input_propagates_without_error():
+    W, b = np.ones((2, 3, 3, 3)), np.zeros(2)
+    x = np.ones((1, 3, 5, 5))
+    x[0, 0, 0, 0] = np.inf
+    out = Convolution(W, b).forward(x)
+    assert np.isinf(out[:, :, 0, 0]).all() and np.isfinite(out[:, :, 1:, :]).all()
+
+
+def test_rejects_weights_with_an_empty_dimension():
+    with pytest.raises(ValueError, match=r"W must have every size \(FN, C, FH, FW\) >= 1"):
+        Convolution(np.zeros((0, 3, 3, 3)), np.zeros(0))

@@ -312,3 +312,25 @@ def test_relation_7_pooling_matches_pytorch_max_pool():
             for s in range(1, 6):
                 y = F.max_pool1d(torch.zeros(1, 1, i), k, stride=s)
                 assert y.shape[-1] == rel.predict(i, k, s, 0, 1)
+
+
+# ---------------------------------------------------------------- issue 13 regressions
+def test_no_fit_message_names_the_padded_length_once():
+    with pytest.raises(ValueError) as info:
+        conv_output_size(5, 7)
+    message = str(info.value)
+    assert "input input" not in message
+    assert "kernel_size=7" in message
+    assert "padded input length input_size + 2*padding = 5 + 2*0 = 5" in message
+
+
+def test_brute_force_refuses_a_line_too_long_to_build():
+    with pytest.raises(ValueError, match=r"input_size \+ 2\*padding\) \* kernel_size"):
+        count_windows_brute_force(10**30, 3)
+    assert count_windows_brute_force(10**4, 3, 7) == conv_output_size(10**4, 3, 7)
+
+
+def test_window_starts_refuses_a_list_too_long_to_hold():
+    with pytest.raises(ValueError, match="windows, more than 10000000 to list"):
+        window_starts(10**30, 1)
+    assert window_starts(10**30, 1, stride=10**30) == [0]

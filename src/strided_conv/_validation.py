@@ -52,3 +52,52 @@ def check_pair(name: str, value: Any, minimum: int | None = None) -> tuple[int, 
         )
     v = check_int(name, value, minimum)
     return (v, v)
+
+
+#: Largest number of bytes one array can have: NumPy indexes memory with a signed
+#: 64-bit integer (``numpy.intp``), and so does PyTorch.
+MAX_ARRAY_BYTES = 2**63 - 1
+
+
+def check_real(name: str, value: Any) -> float:
+    """Return ``value`` as a ``float`` if it is a real number (``bool`` refused).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (a string, ``None``, a complex number, an array).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
+        )
+    return float(value)
+
+
+def check_allocatable(what: str, shape: tuple[int, ...], itemsize: int, because: str) -> None:
+    """Raise ``ValueError`` if no array of ``shape`` and ``itemsize`` can exist.
+
+    NumPy would raise a ``ValueError`` that names no argument ("array is too big",
+    "Maximum allowed dimension exceeded"); this one says which array and which
+    arguments made it that big. Arrays that could exist but do not fit in this
+    machine's memory still raise the allocator's ``MemoryError``.
+
+    Parameters
+    ----------
+    what : str
+        The array, as the message should name it ("the col matrix").
+    shape : tuple of int
+        Its shape, exact Python ints (no overflow).
+    itemsize : int
+        Bytes per element.
+    because : str
+        The arguments that determine ``shape``, for the message.
+    """
+    n_bytes = itemsize
+    for dim in shape:
+        n_bytes *= dim
+    if max(shape, default=0) > MAX_ARRAY_BYTES or n_bytes > MAX_ARRAY_BYTES:
+        raise ValueError(
+            f"{what} would have shape {tuple(shape)} ({n_bytes} bytes), more than any array "
+            f"can hold (2**63 - 1 bytes, or a dimension above 2**63 - 1); {because}"
+        )

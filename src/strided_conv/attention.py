@@ -25,8 +25,7 @@ import torch
 import torch.nn as nn
 
 from ._validation import check_int
-from .downconv import DownConv
-from .downconv import downconv_sizes
+from .downconv import DownConv, _check_dtype, _check_weight_size, _memory_errors, downconv_sizes
 
 __all__ = ["SegmentAttention", "FullSelfAttention", "time_attention", "loglog_slope",
            "attention_flops"]
@@ -34,6 +33,7 @@ __all__ = ["SegmentAttention", "FullSelfAttention", "time_attention", "loglog_sl
 _SOFTMAX_DIMS = {"segments": -1, "queries": -2}
 _TIMED = ("full", "segment")
 _CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+_SEGMENT_REDUCTION = 16  # SegmentAttention's default channel_reduction, used by time_attention
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
@@ -61,26 +61,31 @@ class SegmentAttention(nn.Module):
     Shapes
     ------
     ``(batch, seq_len, hidden_size)`` -> ``(batch, seq_len, hidden_size)``;
-    :meth:`attention_map` gives ``(batch, seq_len, m_segments)``.
+    :meth:`attention_map` gives ``(batch, seq_len, m_segments)``. ``batch = 0``
+    gives empty results; the input must have the parameters' dtype
+    (``TypeError`` naming both otherwise).
     """
 
     def __init__(self, seq_len: int = 200, hidden_size: int = 64, m_segments: int = 4,
                  k1: int = 10, channel_reduction: int = 16, tail: str = "pad",
                  softmax_over: str = "segments") -> None:
         super().__init__()
-        if softmax_over not in _SOFTMAX_DIMS:
+        if not isinstance(softmax_over, str) or softmax_over not in _SOFTMAX_DIMS:
             raise ValueError(f"softmax_over must be one of {tuple(_SOFTMAX_DIMS)}, got {softmax_over!r}")
         self.softmax_over = softmax_over
         self.downconv = DownConv(seq_len, hidden_size, m_segments, k1, channel_reduction, tail)
-        self.query = nn.Linear(hidden_size, hidden_size)
-        self.key = nn.Linear(hidden_size, hidden_size)
-        self.value = nn.Linear(hidden_size, hidden_size)
+        _check_weight_size("the (hidden_size, hidden_size) weights", (hidden_size, hidden_size),
+                           f"hidden_size={hidden_size}")
+        with _memory_errors():
+            self.query = nn.Linear(hidden_size, hidden_size)
+            self.key = nn.Linear(hidden_size, hidden_size)
+            self.value = nn.Linear(hidden_size, hidden_size)
 
     def extra_repr(self) -> str:
         return f"softmax_over={self.softmax_over!r}"
 
     def _map_and_segments(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        self.downconv.check_input(x)
+        self.downconv._check_input(x, "x", owner=self)
         segments = self.downconv(x)
         weights = _attend(self.query(x), self.key(segments), _SOFTMAX_DIMS[self.softmax_over])
         return weights, segments
@@ -102,15 +107,19 @@ class FullSelfAttention(nn.Module):
 
     Shapes
     ------
-    ``(batch, n, hidden_size)`` -> ``(batch, n, hidden_size)``, any ``n``.
+    ``(batch, n, hidden_size)`` -> ``(batch, n, hidden_size)``, any ``n`` and
+    ``batch`` (0 included); the input must have the parameters' dtype.
     """
 
     def __init__(self, hidden_size: int = 64) -> None:
         super().__init__()
         self.hidden_size = check_int("hidden_size", hidden_size, 1)
-        self.query = nn.Linear(hidden_size, hidden_size)
-        self.key = nn.Linear(hidden_size, hidden_size)
-        self.value = nn.Linear(hidden_size, hidden_size)
+        _check_weight_size("the (hidden_size, hidden_size) weights", (hidden_size, hidden_size),
+                           f"hidden_size={hidden_size}")
+        with _memory_errors():
+            self.query = nn.Linear(hidden_size, hidden_size)
+            self.key = nn.Linear(hidden_size, hidden_size)
+            self.value = nn.Linear(hidden_size, hidden_size)
 
     def _check(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):
@@ -119,6 +128,7 @@ class FullSelfAttention(nn.Module):
             raise ValueError(
                 f"x must have shape (batch, n, hidden_size={self.hidden_size}), got {tuple(x.shape)}"
             )
+        _check_dtype("x", x, self)
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
         """The ``(batch, n, n)`` attention weights."""
@@ -156,13 +166,38 @@ def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int
     dict
         ``{"n": [...], "full": [...], "segment": [...]}``, with only the keys
         of ``models`` besides ``"n"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Before anything is timed, if an argument is not an int in range
+        (``n >= 1`` for every ``n`` in ``n_values``, ``hidden_size >= 16``,
+        ``batch >= 0``, ``repeats >= 1``, ``seed >= 0``, ``models`` and ``clock`` among
+        their choices) or ``DownConv``
+        refuses ``(n, m_segments, k1)`` for some ``n``.
     """
-    ns = [check_int("n", n, 1) for n in n_values]
+    if isinstance(n_values, (str, bytes)) or not isinstance(n_values, Iterable):
+        raise TypeError(f"n_values must be an iterable of ints, got {type(n_values).__name__}")
+    ns = [check_int(f"n_values[{i}]", n, 1) for i, n in enumerate(n_values)]
+    hidden_size = check_int("hidden_size", hidden_size, 1)
+    batch = check_int("batch", batch, 0)
     repeats = check_int("repeats", repeats, 1)
     if isinstance(models, str) or not models or any(m not in _TIMED for m in models):
         raise ValueError(f"models must be a non-empty sequence of {_TIMED}, got {models!r}")
     if clock not in _CLOCKS:
         raise ValueError(f"clock must be one of {tuple(_CLOCKS)}, got {clock!r}")
+    seed = check_int("seed", seed, 0)
+    if "segment" in models and hidden_size // _SEGMENT_REDUCTION < 1:
+        raise ValueError(
+            f"hidden_size must be >= {_SEGMENT_REDUCTION}, got {hidden_size}: the segment model's "
+            f"DownConv has hidden_size // channel_reduction channels (channel_reduction="
+            f"{_SEGMENT_REDUCTION}, SegmentAttention's default)"
+        )
+    for n in (ns if "segment" in models else ()):
+        try:
+            downconv_sizes(n, m_segments, k1)
+        except ValueError as err:
+            raise ValueError(f"n_values contains n={n}, which DownConv refuses: {err}") from err
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     result: dict[str, list[float]] = {"n": ns, **{name: [] for name in _TIMED if name in models}}
@@ -192,8 +227,39 @@ def _best_time(model: nn.Module, x: torch.Tensor, repeats: int,
 
 
 def loglog_slope(n: Iterable[float], t: Iterable[float]) -> float:
-    """Least-squares slope of ``log t`` against ``log n``: the exponent in ``t ~ n^slope``."""
-    return float(np.polyfit(np.log(np.asarray(n, float)), np.log(np.asarray(t, float)), 1)[0])
+    """Least-squares slope of ``log t`` against ``log n``: the exponent in ``t ~ n^slope``.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` or ``t`` is not a sequence of real numbers.
+    ValueError
+        If they are not 1-D of the same length, a value is not positive and
+        finite (no logarithm), or ``n`` has fewer than two distinct values (no slope).
+    """
+    n_arr, t_arr = _positive_1d("n", n), _positive_1d("t", t)
+    if n_arr.shape != t_arr.shape:
+        raise ValueError(f"n and t must have the same length, got {n_arr.size} and {t_arr.size}")
+    if np.unique(n_arr).size < 2:
+        raise ValueError(
+            f"n must have at least two distinct values for a slope, got {n_arr.tolist()}")
+    return float(np.polyfit(np.log(n_arr), np.log(t_arr), 1)[0])
+
+
+def _positive_1d(name: str, values: object) -> np.ndarray:
+    try:
+        if np.iscomplexobj(values):
+            raise TypeError("complex values")
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be a sequence of real numbers, got {type(values).__name__} "
+                        f"({err})") from err
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if not (np.isfinite(arr).all() and (arr > 0).all()):
+        raise ValueError(
+            f"{name} must be positive and finite (its logarithm is taken), got {arr.tolist()}")
+    return arr
 
 
 #: Elementwise FLOPs counted per attention score: the scaling by ``1/sqrt(D)`` and

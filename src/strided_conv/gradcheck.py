@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._validation import check_real
 from .output_size import conv_output_size
 
 __all__ = [
@@ -32,13 +33,14 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     Parameters
     ----------
     f : callable
-        ``f(x)`` returns a scalar. It is called ``2 * x.size`` times with
-        ``x`` perturbed **in place** (so a layer holding a reference to ``x``,
-        such as a weight array, sees the perturbation); every entry is restored
-        exactly afterwards.
+        ``f(x)`` returns a scalar (a number or a size-1 array). It is called
+        ``2 * x.size`` times with ``x`` perturbed **in place** (so a layer holding
+        a reference to ``x``, such as a weight array, sees the perturbation);
+        every entry is restored exactly afterwards, also when ``f`` raises.
     x : ndarray of float64
-        The point; float64 is required because float32 central differences
-        lose about half their digits.
+        The point, writeable (it is perturbed in place; pass a copy of a
+        read-only array); float64 is required because float32 central
+        differences lose about half their digits. Any shape, empty included.
     eps : float, default 1e-6
         Step, ``> 0``.
 
@@ -50,25 +52,48 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: flo
     Raises
     ------
     TypeError
-        If ``x`` is not a float64 ndarray.
+        If ``f`` is not callable or does not return a real scalar, ``x`` is not
+        a float64 ndarray, or ``eps`` is not a real number.
     ValueError
-        If ``eps`` is not a positive finite number.
+        If ``x`` is read-only, or ``eps`` is not a positive finite number.
     """
+    if not callable(f):
+        raise TypeError(f"f must be callable (x -> scalar), got {type(f).__name__}")
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
         raise TypeError(f"x must be a float64 numpy.ndarray, got {kind}")
+    if not x.flags.writeable:
+        raise ValueError(
+            "x must be writeable: numerical_gradient perturbs it in place (f sees the "
+            "perturbation); pass a writeable copy, x.copy()"
+        )
+    eps = check_real("eps", eps)
     if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     grad = np.empty_like(x)
     for k in np.ndindex(x.shape):
         old = x[k]
-        x[k] = old + eps
-        f_plus = float(f(x))
-        x[k] = old - eps
-        f_minus = float(f(x))
-        x[k] = old
+        try:
+            x[k] = old + eps
+            f_plus = _scalar(f(x))
+            x[k] = old - eps
+            f_minus = _scalar(f(x))
+        finally:
+            x[k] = old
         grad[k] = (f_plus - f_minus) / (2 * eps)
     return grad
+
+
+def _scalar(value: object) -> float:
+    """``float(value)`` for a real scalar or size-1 real array, else ``TypeError`` naming f."""
+    if isinstance(value, (bool, str, bytes)) or np.iscomplexobj(value):
+        raise TypeError(f"f must return a real scalar, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"f must return a real scalar, got {type(value).__name__} {value!r:.60}"
+        ) from err
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -78,20 +103,49 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 
     A norm-wise measure: unlike the elementwise ``|a-b| / max(|a|,|b|)`` it is
     not fooled by entries that are nearly zero in both arrays. Returns ``0.0``
-    when both arrays are all zeros.
+    when both arrays are all zeros (or empty). Computed in float64 without
+    overflow: when ``a - b`` would overflow, both are divided by the scale first.
+
+    Parameters
+    ----------
+    a, b : array_like of real numbers
+        Same shape; anything ``numpy.asarray`` turns into real numbers (a
+        tensor that requires grad must be detached first).
 
     Raises
     ------
+    TypeError
+        If ``a`` or ``b`` is not an array of real numbers (strings, complex).
     ValueError
-        If the shapes differ.
+        If the shapes differ, or ``a`` or ``b`` contains inf or nan (a relative
+        error of non-finite values means nothing).
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = _real_array("a", a), _real_array("b", b)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
     if scale == 0.0:
         return 0.0
-    return float(np.abs(a - b).max() / scale)
+    with np.errstate(over="ignore"):
+        diff = np.abs(a - b).max()
+    if np.isfinite(diff):
+        return float(diff / scale)
+    return float(np.abs(a / scale - b / scale).max())  # |a - b| overflowed float64
+
+
+def _real_array(name: str, value: object) -> np.ndarray:
+    """``value`` as a finite float64 array, or an error naming ``name``."""
+    try:
+        if np.iscomplexobj(value):
+            raise TypeError("complex values")
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(
+            f"{name} must be an array of real numbers, got {type(value).__name__} ({err})"
+        ) from err
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains inf or nan; relative_error compares finite arrays")
+    return arr
 
 
 class ConvCase(NamedTuple):

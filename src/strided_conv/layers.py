@@ -27,14 +27,25 @@ Three implementations:
 dtype rule: ``x``, ``W``, ``b`` and ``dout`` must share one floating dtype
 (float16, float32 or float64); anything else raises ``TypeError`` naming the
 dtypes. Nothing is promoted, so float32 in gives float32 out.
+
+Empty batches (``N = 0``) give empty outputs and gradients (``dW`` and ``db``
+zero), as in PyTorch. Overflow rule: an output or gradient that is ``inf`` or
+``nan`` although every input is finite (float16 overflows above 65504) raises
+``ValueError`` naming the inputs and the dtype; infinities and NaNs already in
+the inputs propagate, as in any arithmetic.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .im2col import (
-    ConvGeometry, col2im_checked, col2im_seed_style, conv_geometry, im2col_checked, im2col_seed_style,
+    ConvGeometry, _all_finite, _check_col_allocatable, _geometry, col2im_checked,
+    col2im_seed_style, im2col_checked, im2col_seed_style,
 )
+
+# The layer's input is called x: its sizes are named after it in error messages.
+_X_NAMES = tuple(f"x.shape[{i}] ({label})" for i, label in enumerate("NCHW"))
+_W_NAMES = ("W.shape[2] (FH)", "W.shape[3] (FW)")
 from ._validation import check_pair
 
 __all__ = ["Convolution", "SeedStyleConvolution", "conv2d_naive"]
@@ -46,6 +57,8 @@ def _check_params(W: np.ndarray, b: np.ndarray) -> None:
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if W.ndim != 4:
         raise ValueError(f"W must be 4-D (FN, C, FH, FW), got shape {W.shape}")
+    if 0 in W.shape:
+        raise ValueError(f"W must have every size (FN, C, FH, FW) >= 1, got shape {W.shape}")
     if not np.issubdtype(W.dtype, np.floating):
         raise TypeError(f"W must have a floating dtype, got {W.dtype}")
     if b.shape != (W.shape[0],):
@@ -63,6 +76,25 @@ def _check_input(x: np.ndarray, W: np.ndarray) -> None:
         raise TypeError(f"x has dtype {x.dtype} but W has dtype {W.dtype}; cast one explicitly (no promotion)")
     if x.shape[1] != W.shape[1]:
         raise ValueError(f"x has C={x.shape[1]} channels (shape {x.shape}) but W expects C={W.shape[1]} (shape {W.shape})")
+
+
+def _overflow_checked_below() -> np.errstate:
+    """Silence NumPy's overflow warnings where :func:`_check_overflow` turns an
+    overflow into a ``ValueError`` right after (a warning first would be noise)."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+def _check_overflow(results: dict[str, np.ndarray], inputs: dict[str, np.ndarray]) -> None:
+    """Raise if a result is inf/nan although every input is finite (the overflow rule)."""
+    bad = [name for name, a in results.items() if not _all_finite(a)]
+    if bad and all(_all_finite(a) for a in inputs.values()):
+        dtype = next(iter(inputs.values())).dtype
+        names = ", ".join(inputs)
+        raise ValueError(
+            f"{' and '.join(bad)} overflowed {dtype}: every entry of {names} is finite but "
+            f"the result has inf or nan (largest finite {dtype}: {float(np.finfo(dtype).max):g}); "
+            "use a wider float dtype (float32 or float64) or smaller values"
+        )
 
 
 class Convolution:
@@ -121,7 +153,8 @@ class Convolution:
         _check_params(self.W, self.b)  # W and b are public: they may have been replaced
         _check_input(x, self.W)
         FN, C, FH, FW = self.W.shape
-        g = conv_geometry(x.shape, FH, FW, self.stride, self.pad, self.dilation)
+        g = _geometry(x.shape, _X_NAMES, FH, FW, self.stride, self.pad, self.dilation, _W_NAMES)
+        _check_col_allocatable(g, x.itemsize, "x.shape")
         self.x, self._geometry = x, g
         self.col = self._make_col(x, g)
         self.col_W = self.W.reshape(FN, -1).T
@@ -150,9 +183,12 @@ class Convolution:
         g = self._prepare(x)
         FN = self.W.shape[0]
         out = np.empty((g.N, FN, g.OH, g.OW), dtype=x.dtype)
-        col_t = self.col.T.reshape(-1, g.N, g.OH * g.OW).transpose(1, 0, 2)
-        np.matmul(self.col_W.T, col_t, out=out.reshape(g.N, FN, g.OH * g.OW))
-        out += self.b.reshape(FN, 1, 1)
+        # Every size spelled out: with N = 0, reshape could not infer a -1.
+        col_t = self.col.T.reshape(g.C * g.FH * g.FW, g.N, g.OH * g.OW).transpose(1, 0, 2)
+        with _overflow_checked_below():
+            np.matmul(self.col_W.T, col_t, out=out.reshape(g.N, FN, g.OH * g.OW))
+            out += self.b.reshape(FN, 1, 1)
+        _check_overflow({"the output": out}, {"x": x, "W": self.W, "b": self.b})
         return out
 
     def _check_dout(self, dout: np.ndarray) -> ConvGeometry:
@@ -184,10 +220,14 @@ class Convolution:
         FN = self.W.shape[0]
         # (FN, N*OH*OW): one small copy of dout makes both products single GEMMs.
         dout_t = np.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(FN, -1)
-        self.db = dout_t.sum(axis=1)
-        self.dW = (dout_t @ self.col).reshape(self.W.shape)
-        dcol = (self.col_W @ dout_t).T  # (N*OH*OW, C*FH*FW), same layout as col
-        return col2im_checked(dcol, g)
+        with _overflow_checked_below():
+            self.db = dout_t.sum(axis=1)
+            self.dW = (dout_t @ self.col).reshape(self.W.shape)
+            dcol = (self.col_W @ dout_t).T  # (N*OH*OW, C*FH*FW), same layout as col
+        dx = col2im_checked(dcol, g, name=None)  # dx's overflow is checked just below
+        _check_overflow({"dx": dx, "dW": self.dW, "db": self.db},
+                        {"dout": dout, "x": self.x, "W": self.W})
+        return dx
 
 
 class SeedStyleConvolution(Convolution):
@@ -207,17 +247,23 @@ class SeedStyleConvolution(Convolution):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         g = self._prepare(x)
-        out = np.dot(self.col, self.col_W) + self.b
-        return out.reshape(g.N, g.OH, g.OW, -1).transpose(0, 3, 1, 2)
+        with _overflow_checked_below():
+            out = np.dot(self.col, self.col_W) + self.b
+        _check_overflow({"the output": out}, {"x": x, "W": self.W, "b": self.b})
+        return out.reshape(g.N, g.OH, g.OW, self.W.shape[0]).transpose(0, 3, 1, 2)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         g = self._check_dout(dout)
         FN, C, FH, FW = self.W.shape
-        dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)
-        self.db = np.sum(dout, axis=0)
-        self.dW = np.dot(self.col.T, dout).transpose(1, 0).reshape(FN, C, FH, FW)
-        dcol = np.dot(dout, self.col_W.T)
-        return col2im_seed_style(dcol, self.x.shape, FH, FW, g.stride, g.pad, g.dilation)
+        dout_flat = dout.transpose(0, 2, 3, 1).reshape(-1, FN)
+        with _overflow_checked_below():
+            self.db = np.sum(dout_flat, axis=0)
+            self.dW = np.dot(self.col.T, dout_flat).transpose(1, 0).reshape(FN, C, FH, FW)
+            dcol = np.dot(dout_flat, self.col_W.T)
+        dx = col2im_seed_style(dcol, self.x.shape, FH, FW, g.stride, g.pad, g.dilation)
+        _check_overflow({"dx": dx, "dW": self.dW, "db": self.db},
+                        {"dout": dout, "x": self.x, "W": self.W})
+        return dx
 
 
 def conv2d_naive(
@@ -247,20 +293,24 @@ def conv2d_naive(
     _check_params(W, b)
     _check_input(x, W)
     FN, C, FH, FW = W.shape
-    g = conv_geometry(x.shape, FH, FW, stride, pad, dilation)
+    g = _geometry(x.shape, _X_NAMES, FH, FW, stride, pad, dilation, _W_NAMES)
     (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
+    _check_col_allocatable(g, x.itemsize, "x.shape")  # not built, but its size bounds the loops
     xp = np.zeros((g.N, C, g.H + 2 * ph, g.W + 2 * pw), dtype=x.dtype)
     xp[:, :, ph:ph + g.H, pw:pw + g.W] = x
     xl, wl, bl = xp.tolist(), W.tolist(), b.tolist()  # Python floats: loops stay readable
     out = np.empty((g.N, FN, g.OH, g.OW), dtype=x.dtype)
-    for n in range(g.N):
-        for f in range(FN):
-            for i in range(g.OH):
-                for j in range(g.OW):
-                    acc = bl[f]
-                    for c in range(C):
-                        for u in range(FH):
-                            for v in range(FW):
-                                acc += wl[f][c][u][v] * xl[n][c][i * sh + u * dh][j * sw + v * dw]
-                    out[n, f, i, j] = acc
+    with _overflow_checked_below():
+        for n in range(g.N):
+            for f in range(FN):
+                for i in range(g.OH):
+                    for j in range(g.OW):
+                        acc = bl[f]
+                        for c in range(C):
+                            for u in range(FH):
+                                for v in range(FW):
+                                    row, column = i * sh + u * dh, j * sw + v * dw
+                                    acc += wl[f][c][u][v] * xl[n][c][row][column]
+                        out[n, f, i, j] = acc
+    _check_overflow({"the output": out}, {"x": x, "W": W, "b": b})
     return out

@@ -41,6 +41,12 @@ __all__ = [
 ]
 
 
+#: Largest ``(input_size + 2*padding) * kernel_size`` :func:`count_windows_brute_force` accepts.
+BRUTE_FORCE_LIMIT = 10**8
+#: Longest list :func:`window_starts` returns.
+LIST_LIMIT = 10**7
+
+
 def _check_conv_args(
     input_size: int, kernel_size: int, stride: int, padding: int, dilation: int
 ) -> tuple[int, int, int, int, int]:
@@ -103,8 +109,8 @@ def conv_output_size(
     if span > i + 2 * p:
         raise ValueError(
             f"kernel_size={k} with dilation={d} spans d*(k-1)+1 = {span} positions, "
-            f"more than the padded input input_size + 2*padding = {i + 2 * p}: "
-            "no window fits"
+            f"more than the padded input length input_size + 2*padding = {i} + 2*{p} = "
+            f"{i + 2 * p}: no window fits"
         )
     # Floor division of a non-negative numerator: the floor, never int() truncation.
     return (i + 2 * p - span) // s + 1
@@ -124,8 +130,21 @@ def window_starts(
     list of int
         Window starts ``-p, -p + s, -p + 2s, ...``, every one whose last tap
         ``start + d(k-1)`` is still ``<= i - 1 + p``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv_output_size`; ``ValueError`` also when there are more than
+        ``10**7`` windows (the list would take gigabytes; count them with
+        :func:`conv_output_size`).
     """
     o = conv_output_size(input_size, kernel_size, stride, padding, dilation)
+    if o > LIST_LIMIT:
+        raise ValueError(
+            f"input_size={input_size}, kernel_size={kernel_size}, stride={stride}, "
+            f"padding={padding} give o = {o} windows, more than {LIST_LIMIT} to list; "
+            "use conv_output_size for the count"
+        )
     return [-int(padding) + j * int(stride) for j in range(o)]
 
 
@@ -266,12 +285,25 @@ def count_windows_brute_force(
     int
         Number of windows, ``0`` when not even one fits (where
         :func:`conv_output_size` raises ``ValueError`` and PyTorch raises too).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv_output_size` for the arguments; ``ValueError`` also when
+        ``(input_size + 2*padding) * kernel_size`` exceeds ``10**8``: the line and
+        its windows are built cell by cell, so larger cases would take minutes.
     """
     i = check_int("input_size", input_size, 1)
     k = check_int("kernel_size", kernel_size, 1)
     s = check_int("stride", stride, 1)
     p = check_int("padding", padding, 0)
     d = check_int("dilation", dilation, 1)
+    if (i + 2 * p) * k > BRUTE_FORCE_LIMIT:
+        raise ValueError(
+            f"(input_size + 2*padding) * kernel_size = ({i} + 2*{p}) * {k} is more than "
+            f"{BRUTE_FORCE_LIMIT}: too large for the cell-by-cell brute force; "
+            "use conv_output_size"
+        )
     line = ["pad"] * p + ["input"] * i + ["pad"] * p
     count, start = 0, 0
     while start < len(line):
