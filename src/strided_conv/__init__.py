@@ -7,6 +7,8 @@ Modules, in the order of the book's chapters:
   im2col/col2im and the NumPy ``Convolution`` layer, forward and backward (chapter 2)
 - :mod:`strided_conv.downconv`, :mod:`strided_conv.attention` -- PAUP's ``DownConv``
   with sizes that add up, and attention over its segments (chapter 3)
+- :mod:`strided_conv.polyphase` -- the polyphase view of stride: ``PolyphaseConvolution``,
+  a layer without the col matrix, and transposed convolution read backwards
 - :mod:`strided_conv.bench` -- the benchmark tool, ``python -m strided_conv.bench`` (chapter 4)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
@@ -45,6 +47,15 @@ from .downconv import (
     package_outcome,
     second_conv_sizes,
     tiled_conv1d,
+)
+from .polyphase import (
+    PolyphaseConvolution,
+    conv_transpose2d_polyphase,
+    phase_terms,
+    pixel_shuffle,
+    pixel_unshuffle,
+    polyphase_components,
+    polyphase_kernels,
 )
 from .attention import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
 
@@ -90,4 +101,12 @@ __all__ = [
     "FullSelfAttention",
     "time_attention",
     "loglog_slope",
+    # the polyphase chapter
+    "PolyphaseConvolution",
+    "polyphase_components",
+    "polyphase_kernels",
+    "phase_terms",
+    "conv_transpose2d_polyphase",
+    "pixel_shuffle",
+    "pixel_unshuffle",
 ]

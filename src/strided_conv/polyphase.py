@@ -1,0 +1,740 @@
+r"""The polyphase view of stride: a convolution layer without the col matrix.
+
+Notation of the book: stride :math:`s`, padding :math:`p` per side, dilation
+:math:`d`, kernel length :math:`k`, output length :math:`o`, phase index
+:math:`r = 0, \dots, s-1`. Positions are numbered on the *padded* line here,
+:math:`P = u + p`, so that the padded input is :math:`x_{\text{pad}}[P]`,
+:math:`P = 0, \dots, i + 2p - 1`.
+
+**Polyphase components.** Phase :math:`r` of the padded input takes every
+:math:`s`-th position starting at :math:`r`:
+
+.. math:: x_r[m] = x_{\text{pad}}[m s + r], \qquad m = 0, 1, \dots
+
+**Sub-kernels.** Tap :math:`t` of the kernel reads padded position
+:math:`j s + t d` for output :math:`j`. Write :math:`t d = q s + r` with
+:math:`r = t d \bmod s` and :math:`q = \lfloor t d / s \rfloor`; the tap then
+reads :math:`x_r[j + q]`. Collecting the taps of each phase gives the
+sub-kernel :math:`w_r[q] = w[t]` (zero where no tap lands), and
+
+.. math:: y[j] = \sum_{r=0}^{s-1} \sum_{q} w_r[q]\, x_r[j + q],
+          \qquad j = 0, \dots, o-1,
+
+a sum of :math:`s` stride-1 convolutions. Every tap belongs to exactly one
+phase, so the sub-kernels together hold the :math:`k` taps once: no
+multiplication is wasted (computing the stride-1 output and keeping every
+:math:`s`-th value would waste a fraction :math:`1 - 1/s` of them). In 2-D the
+phases are pairs :math:`(r_h, r_w)`, :math:`s_h s_w` of them.
+
+**Shifted products.** A stride-1 convolution of a component stored as a
+matrix of :math:`C` rows (channels) by :math:`H_c W_c` columns (its pixels,
+row by row) is a sum over taps of one matrix product each:
+:math:`W_{[:, :, u, v]} \, X_{[:, \; \text{off} : \text{off} + L]}` with
+``off = q_h * W_c + q_w``. The product reads the component *in place*; its
+result lives on the component's grid (``W_c`` columns per row, of which the
+first ``OW`` are outputs), and the extra columns are cropped.
+
+:class:`PolyphaseConvolution` computes forward and backward this way, blocked
+over output rows so each block's accumulator stays in the L2 cache (NumPy's
+``matmul`` cannot accumulate into its output, so an unblocked sum of taps would
+stream the whole output through memory once per tap). The only buffers of the
+input's or output's size are the components (the padded input, rearranged)
+and the output; nothing has the col matrix's size.
+
+The transposed convolution (the layer's ``dx``) is the same identity read
+backwards: each tap adds ``W^T dout`` into a shifted block of its phase, and
+the phases are interleaved back (:func:`pixel_shuffle` when the sizes divide).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import check_int, check_pair
+from .im2col import ConvGeometry, conv_geometry
+from .layers import _check_dout, _check_input, _check_params
+from .output_size import transposed_conv_output_size
+
+__all__ = [
+    "PolyphaseConvolution",
+    "polyphase_components",
+    "polyphase_kernels",
+    "phase_terms",
+    "conv_transpose2d_polyphase",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "phase_taps",
+]
+
+#: Bytes of each per-block buffer (accumulator, product, stacked taps): three
+#: of them plus the block of input they read fit the 512 KiB L2 of one core.
+BLOCK_BYTES = 1 << 17
+#: Taps are stacked into one product until its inner dimension (channels x
+#: taps) reaches this depth: a product over C = 3 channels alone is too thin
+#: for BLAS (see the chapter's sweep of C).
+MIN_DEPTH = 128
+
+
+# ---------------------------------------------------------------------------
+# the identity, axis by axis
+
+
+def phase_taps(kernel_size: int, stride: int, dilation: int = 1) -> list[list[tuple[int, int]]]:
+    """Which taps fall on which phase, along one axis.
+
+    Tap ``t`` reads padded position ``j*s + t*d`` for output ``j``; with
+    ``t*d = q*s + r`` it reads ``x_r[j + q]``.
+
+    Parameters
+    ----------
+    kernel_size, stride, dilation : int
+        ``k >= 1``, ``s >= 1``, ``d >= 1``.
+
+    Returns
+    -------
+    list of s lists of (t, q)
+        Entry ``r`` lists the taps ``t`` with ``t*d mod s == r`` and their
+        shift ``q = t*d // s``, in increasing ``t``. The lists hold every tap
+        exactly once, so their lengths sum to ``k``.
+    """
+    k = check_int("kernel_size", kernel_size, 1)
+    s = check_int("stride", stride, 1)
+    d = check_int("dilation", dilation, 1)
+    phases: list[list[tuple[int, int]]] = [[] for _ in range(s)]
+    for t in range(k):
+        q, r = divmod(t * d, s)
+        phases[r].append((t, q))
+    return phases
+
+
+def _as_2d(a: object, name: str, what: str) -> tuple[np.ndarray, bool]:
+    """``a`` as a 4-D array; 3-D ``(N, C, L)`` becomes ``(N, C, 1, L)`` (a 1-D signal)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.ndim not in (3, 4):
+        raise ValueError(f"{name} must be 3-D {what[0]} or 4-D {what[1]}, got {a.ndim}-D "
+                         f"array of shape {a.shape}")
+    return (a[:, :, None, :], True) if a.ndim == 3 else (a, False)
+
+
+def _axis_params(one_d: bool, name: str, value: object, minimum: int) -> tuple[int, int]:
+    """A 1-D signal takes one int per parameter (its row axis is trivial)."""
+    if one_d:
+        return 1 if minimum == 1 else 0, check_int(name, value, minimum)
+    return check_pair(name, value, minimum)
+
+
+def polyphase_components(
+    x: np.ndarray,
+    stride: int | tuple[int, int],
+    pad: int | tuple[int, int] = 0,
+) -> np.ndarray:
+    r"""Split the zero-padded input into its polyphase components.
+
+    .. math:: x_{r_h, r_w}[n, c, m_h, m_w] = x_{\text{pad}}[n, c,\; m_h s_h + r_h,\; m_w s_w + r_w]
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), or (N, C, L) for a 1-D signal
+        Any numeric dtype; kept.
+    stride : int or (int, int)
+        ``>= 1``; a 1-D signal takes an int.
+    pad : int or (int, int), default 0
+        Zeros added on each side before splitting, ``>= 0``.
+
+    Returns
+    -------
+    ndarray
+        2-D: shape ``(s_h, s_w, N, C, H_c, W_c)`` with ``H_c = ceil((H + 2 p_h) / s_h)``
+        and ``W_c = ceil((W + 2 p_w) / s_w)``; 1-D: shape ``(s, N, C, L_c)``.
+        Phases shorter than ``H_c`` (or ``W_c``) end with one extra zero, so
+        all phases share one grid. When ``s`` divides the padded sizes the
+        components are :func:`pixel_unshuffle` of the padded input, with the
+        phase axes moved to the front.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``x`` not a 3-D/4-D ndarray, ``stride`` or ``pad`` not an int (pair) in range.
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+    x4, one_d = _as_2d(x, "x", ("(N, C, L)", "(N, C, H, W)"))
+    s = _axis_params(one_d, "stride", stride, 1)
+    p = _axis_params(one_d, "pad", pad, 0)
+    N, C, H, W = x4.shape
+    hc, wc = -(-(H + 2 * p[0]) // s[0]), -(-(W + 2 * p[1]) // s[1])
+    comp = np.zeros((s[0], s[1], N, C, hc, wc), dtype=x4.dtype)
+    _fill_components(x4, s, p, comp)
+    return comp[:, 0] if one_d else comp
+
+
+def _phase_slices(size: int, pad: int, stride: int, r: int) -> tuple[slice, slice] | None:
+    """Unpadded positions of phase ``r`` (a strided slice) and where they sit in the phase.
+
+    Padded position ``m*s + r`` is unpadded ``m*s + r - pad``; the first one
+    ``>= 0`` is ``(r - pad) mod s``.
+    """
+    first = (r - pad) % stride
+    if first >= size:
+        return None
+    count = len(range(first, size, stride))
+    m0 = (first + pad) // stride
+    return slice(first, size, stride), slice(m0, m0 + count)
+
+
+def _fill_components(x: np.ndarray, s: tuple[int, int], p: tuple[int, int],
+                     comp: np.ndarray) -> None:
+    """Copy ``x`` into the (zeroed) components: one strided copy per phase, no padded temporary."""
+    H, W = x.shape[2:]
+    for rh in range(s[0]):
+        rows = _phase_slices(H, p[0], s[0], rh)
+        for rw in range(s[1]):
+            cols = _phase_slices(W, p[1], s[1], rw)
+            if rows is not None and cols is not None:
+                comp[rh, rw, :, :, rows[1], cols[1]] = x[:, :, rows[0], cols[0]]
+
+
+def _merge_components(comp: np.ndarray, s: tuple[int, int], p: tuple[int, int],
+                      out: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_fill_components` on the unpadded region: ``out`` gets every phase back."""
+    H, W = out.shape[2:]
+    for rh in range(s[0]):
+        rows = _phase_slices(H, p[0], s[0], rh)
+        for rw in range(s[1]):
+            cols = _phase_slices(W, p[1], s[1], rw)
+            if rows is not None and cols is not None:
+                out[:, :, rows[0], cols[0]] = comp[rh, rw, :, :, rows[1], cols[1]]
+    return out
+
+
+def polyphase_kernels(
+    W: np.ndarray,
+    stride: int | tuple[int, int],
+    dilation: int | tuple[int, int] = 1,
+) -> list:
+    r"""Split a kernel into the sub-kernels of the polyphase identity.
+
+    .. math:: w_{r_h, r_w}[f, c, q_h, q_w] = W[f, c, u, v] \quad\text{where}\quad
+              u d_h = q_h s_h + r_h,\; v d_w = q_w s_w + r_w
+
+    and zero at every ``(q_h, q_w)`` no tap lands on.
+
+    Parameters
+    ----------
+    W : ndarray, shape (FN, C, FH, FW), or (FN, C, k) for a 1-D kernel
+    stride : int or (int, int)
+        ``>= 1``; a 1-D kernel takes an int.
+    dilation : int or (int, int), default 1
+        ``>= 1``.
+
+    Returns
+    -------
+    list
+        2-D: ``s_h`` lists of ``s_w`` arrays, entry ``[r_h][r_w]`` of shape
+        ``(FN, C, k_{r_h}, k_{r_w})``; 1-D: ``s`` arrays of shape ``(FN, C, k_r)``.
+        Without dilation ``k_r = ceil((k - r) / s)`` and the ``k_r`` sum to
+        ``k``; with dilation the sub-kernels hold zeros between their taps (the
+        layer skips them), and their numbers of taps still sum to ``k``. A
+        phase no tap reads has a sub-kernel of length 0.
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+    W4, one_d = _as_2d(W, "W", ("(FN, C, k)", "(FN, C, FH, FW)"))
+    s = _axis_params(one_d, "stride", stride, 1)
+    d = _axis_params(one_d, "dilation", dilation, 1)
+    FN, C, FH, FW = W4.shape
+    row_phases = phase_taps(FH, s[0], d[0])
+    col_phases = phase_taps(FW, s[1], d[1])
+    result = []
+    for taps_h in row_phases:
+        row = []
+        kh = max((q for _, q in taps_h), default=-1) + 1
+        for taps_w in col_phases:
+            kw = max((q for _, q in taps_w), default=-1) + 1
+            sub = np.zeros((FN, C, kh, kw), dtype=W4.dtype)
+            for u, qh in taps_h:
+                for v, qw in taps_w:
+                    sub[:, :, qh, qw] = W4[:, :, u, v]
+            row.append(sub[:, :, 0] if one_d else sub)
+        result.append(row)
+    return result[0] if one_d else result
+
+
+def phase_terms(
+    x: np.ndarray,
+    W: np.ndarray,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> np.ndarray:
+    r"""The terms of the polyphase identity: one stride-1 convolution per phase.
+
+    .. math:: T_{r_h, r_w}[n, f, i, j] = \sum_{c, q_h, q_w}
+              w_{r_h, r_w}[f, c, q_h, q_w]\; x_{r_h, r_w}[n, c, i + q_h, j + q_w],
+              \quad i < O_H,\; j < O_W
+
+    with the components of :func:`polyphase_components` and the sub-kernels of
+    :func:`polyphase_kernels`. Their sum over the phases, plus the bias, is the
+    strided convolution. Written straight from the formula (one ``einsum`` per
+    sub-kernel tap) as the chapter's demonstration and a test oracle;
+    :class:`PolyphaseConvolution` computes the same sum blocked.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), or (N, C, L)
+    W : ndarray, shape (FN, C, FH, FW), or (FN, C, k); same dtype as ``x``
+    stride, pad, dilation : int or (int, int)
+        As in :class:`~strided_conv.Convolution`; a 1-D signal takes ints.
+
+    Returns
+    -------
+    ndarray
+        2-D: shape ``(s_h, s_w, N, FN, O_H, O_W)``; 1-D: ``(s, N, FN, o)``.
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+    x4, one_d = _as_2d(x, "x", ("(N, C, L)", "(N, C, H, W)"))
+    W4, w_one_d = _as_2d(W, "W", ("(FN, C, k)", "(FN, C, FH, FW)"))
+    if one_d != w_one_d:
+        raise ValueError(f"x ({x.ndim}-D) and W ({W.ndim}-D) must both be 1-D signals "
+                         "or both images")
+    s = _axis_params(one_d, "stride", stride, 1)
+    p = _axis_params(one_d, "pad", pad, 0)
+    d = _axis_params(one_d, "dilation", dilation, 1)
+    b = np.zeros(W4.shape[0], dtype=W4.dtype)
+    _check_params(W4, b)
+    _check_input(x4, W4)
+    g = conv_geometry(x4.shape, W4.shape[2], W4.shape[3], s, p, d)
+    comp = polyphase_components(x4, s, p)
+    subs = polyphase_kernels(W4, s, d)
+    terms = np.zeros((s[0], s[1], g.N, W4.shape[0], g.OH, g.OW), dtype=x4.dtype)
+    for rh in range(s[0]):
+        for rw in range(s[1]):
+            sub = subs[rh][rw]
+            for qh in range(sub.shape[2]):
+                for qw in range(sub.shape[3]):
+                    window = comp[rh, rw, :, :, qh:qh + g.OH, qw:qw + g.OW]
+                    terms[rh, rw] += np.einsum("fc,nchw->nfhw", sub[:, :, qh, qw], window)
+    return terms[:, 0, :, :, 0, :] if one_d else terms
+
+
+# ---------------------------------------------------------------------------
+# the blocked layer
+
+
+class _Plan(NamedTuple):
+    """Everything the blocked loops need, computed once per geometry.
+
+    ``groups`` lists the products of one block: each is a tuple of taps
+    ``(u, v, r_h, r_w, off)`` whose slices are stacked into one product
+    (``off = q_h * W_c + q_w`` on the flattened component). ``rows`` is the
+    number of output rows per block.
+    """
+
+    g: ConvGeometry
+    hc: int
+    wc: int
+    groups: tuple[tuple[tuple[int, int, int, int, int], ...], ...]
+    rows: int
+
+
+def _plan(g: ConvGeometry, FN: int, itemsize: int, taps_per_product: int | None) -> _Plan:
+    (sh, sw), (ph, pw), (dh, dw) = g.stride, g.pad, g.dilation
+    hc, wc = -(-(g.H + 2 * ph) // sh), -(-(g.W + 2 * pw) // sw)
+    taps = []
+    for rh, row_taps in enumerate(phase_taps(g.FH, sh, dh)):
+        for rw, col_taps in enumerate(phase_taps(g.FW, sw, dw)):
+            taps += [(u, v, rh, rw, qh * wc + qw) for u, qh in row_taps for v, qw in col_taps]
+    per = taps_per_product or max(1, min(len(taps), math.ceil(MIN_DEPTH / g.C)))
+    groups = tuple(tuple(taps[i:i + per]) for i in range(0, len(taps), per))
+    widest = max(FN, per * g.C)
+    rows = max(1, min(g.OH, BLOCK_BYTES // (widest * wc * itemsize)))
+    return _Plan(g, hc, wc, groups, rows)
+
+
+def _stacked(plan: _Plan, group, cf: np.ndarray, n: int, start: int, L: int,
+             stack: np.ndarray) -> np.ndarray:
+    """The ``(len(group)*C, L)`` right-hand side of one product: the component slice
+    itself for a single tap (read in place), else the slices copied into ``stack``."""
+    C = plan.g.C
+    if len(group) == 1:
+        _, _, rh, rw, off = group[0]
+        return cf[rh, rw, n, :, start + off:start + off + L]
+    for j, (_, _, rh, rw, off) in enumerate(group):
+        stack[j * C:(j + 1) * C, :L] = cf[rh, rw, n, :, start + off:start + off + L]
+    return stack[:len(group) * C, :L]
+
+
+def _blocks(plan: _Plan, out_rows: int):
+    """``(a0, a1, start, L)`` per block of output rows: the block covers grid
+    positions ``[start, start + L)``, the last row cut at its ``OW`` outputs."""
+    for a0 in range(0, out_rows, plan.rows):
+        a1 = min(out_rows, a0 + plan.rows)
+        yield a0, a1, a0 * plan.wc, (a1 - a0 - 1) * plan.wc + plan.g.OW
+
+
+def _weight_groups(W: np.ndarray, plan: _Plan) -> list[np.ndarray]:
+    """Per product, the filters' taps side by side: shape ``(FN, len(group)*C)``."""
+    return [np.ascontiguousarray(
+        np.stack([W[:, :, u, v] for u, v, *_ in grp], axis=1).reshape(W.shape[0], -1))
+        for grp in plan.groups]
+
+
+def _forward(cf: np.ndarray, wg: list[np.ndarray], b: np.ndarray, plan: _Plan) -> np.ndarray:
+    g, wc, FN = plan.g, plan.wc, b.shape[0]
+    out = np.empty((g.N, FN, g.OH, g.OW), dtype=cf.dtype)
+    acc = np.empty((FN, plan.rows * wc), dtype=cf.dtype)
+    tmp = np.empty_like(acc)
+    width = max(w.shape[1] for w in wg)
+    stack = np.empty((width, plan.rows * wc), dtype=cf.dtype) if width > g.C else None
+    bias = b.reshape(FN, 1, 1)
+    for n in range(g.N):
+        for a0, a1, start, L in _blocks(plan, g.OH):
+            for i, (grp, w) in enumerate(zip(plan.groups, wg)):
+                rhs = _stacked(plan, grp, cf, n, start, L, stack)
+                if i == 0:
+                    np.matmul(w, rhs, out=acc[:, :L])
+                else:
+                    np.matmul(w, rhs, out=tmp[:, :L])
+                    acc[:, :L] += tmp[:, :L]
+            grid = acc[:, :(a1 - a0) * wc].reshape(FN, a1 - a0, wc)
+            np.add(grid[:, :, :g.OW], bias, out=out[n, :, a0:a1])
+    return out
+
+
+def _backward(cf: np.ndarray | None, dout: np.ndarray, W: np.ndarray, wg: list[np.ndarray],
+              plan: _Plan, dcf: np.ndarray, want_dw: bool) -> list[np.ndarray] | None:
+    """Scatter ``W^T dout`` tap by tap into the zeroed components ``dcf`` (the
+    transposed convolution) and, if ``want_dw``, return ``dout @ slice^T`` summed
+    per product (``dW`` in the layout of ``wg``). ``dout`` may cover fewer rows
+    and columns than the plan's output (a transposed convolution's input)."""
+    g, wc, C = plan.g, plan.wc, plan.g.C
+    FN, rows_in, cols_in = dout.shape[1:]
+    dg = np.zeros((FN, plan.rows * wc), dtype=dout.dtype)  # extra grid columns stay 0
+    width = max(w.shape[1] for w in wg)
+    dtmp = np.empty((width, plan.rows * wc), dtype=dout.dtype)
+    stack = np.empty_like(dtmp) if want_dw and width > C else None
+    dw_acc = [np.zeros_like(w) for w in wg] if want_dw else None
+    dw_tmp = [np.empty_like(w) for w in wg] if want_dw else None
+    wt = [np.ascontiguousarray(w.T) for w in wg]
+    for n in range(g.N):
+        for a0, a1, start, L in _blocks(plan, rows_in):
+            grid = dg[:, :(a1 - a0) * wc].reshape(FN, a1 - a0, wc)
+            grid[:, :, :cols_in] = dout[n, :, a0:a1]
+            dgb = dg[:, :L]
+            for i, grp in enumerate(plan.groups):
+                if want_dw:
+                    rhs = _stacked(plan, grp, cf, n, start, L, stack)
+                    np.matmul(dgb, rhs.T, out=dw_tmp[i])
+                    dw_acc[i] += dw_tmp[i]
+                k = len(grp) * C
+                np.matmul(wt[i], dgb, out=dtmp[:k, :L])
+                for j, (_, _, rh, rw, off) in enumerate(grp):
+                    dcf[rh, rw, n, :, start + off:start + off + L] += dtmp[j * C:(j + 1) * C, :L]
+    return dw_acc
+
+
+class PolyphaseConvolution:
+    """A 2-D convolution layer computed by the polyphase identity, without a col matrix.
+
+    Same arguments, checks, attributes ``x``, ``W``, ``b``, ``stride``,
+    ``pad``, ``dilation``, ``dW``, ``db`` and results as
+    :class:`~strided_conv.Convolution`; it saves the polyphase components of
+    the padded input (an array of the padded input's size) instead of col.
+
+    Forward, per sample and block of output rows: for every group of taps one
+    matrix product ``(FN, taps*C) @ (taps*C, L)`` whose right-hand side is the
+    slice of a component at the taps' shift (read in place when a group holds
+    one tap), accumulated into a block of the output grid that stays in cache,
+    then cropped to ``OW`` columns. Backward: ``dW`` from the same slices,
+    ``dx`` by the transposed identity (:func:`conv_transpose2d_polyphase`).
+
+    Parameters
+    ----------
+    W : ndarray, shape (FN, C, FH, FW)
+        Filters; floating dtype.
+    b : ndarray, shape (FN,)
+        Biases, same dtype as ``W``.
+    stride : int or (int, int), default 1
+        ``>= 1``.
+    pad : int or (int, int), default 0
+        Zeros added on each side, ``>= 0``.
+    dilation : int or (int, int), default 1
+        ``>= 1``.
+    taps_per_product : int, optional, keyword-only
+        Taps stacked into one product. Default: enough for ``taps*C >=``
+        :data:`MIN_DEPTH` (one tap per product, read in place, once
+        ``C >= MIN_DEPTH``). ``1`` gives the pure shifted products.
+
+    Attributes
+    ----------
+    x : ndarray or None
+        The last input.
+    components : ndarray or None
+        Its polyphase components, shape ``(s_h, s_w, N, C, H_c, W_c)``
+        (:func:`polyphase_components` with ``pad``); refilled in place when the
+        next input has the same shape and dtype. With stride 1 and no padding
+        it is a view of ``x`` (no copy).
+    dW, db : ndarray or None
+        Gradients set by :meth:`backward`.
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+
+    def __init__(
+        self,
+        W: np.ndarray,
+        b: np.ndarray,
+        stride: int | tuple[int, int] = 1,
+        pad: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        *,
+        taps_per_product: int | None = None,
+    ) -> None:
+        _check_params(W, b)
+        check_pair("stride", stride, 1)
+        check_pair("pad", pad, 0)
+        check_pair("dilation", dilation, 1)
+        if taps_per_product is not None:
+            check_int("taps_per_product", taps_per_product, 1)
+        self.W, self.b = W, b
+        self.stride, self.pad, self.dilation = stride, pad, dilation
+        self.taps_per_product = taps_per_product
+        self.x: np.ndarray | None = None
+        self.components: np.ndarray | None = None
+        self.dW: np.ndarray | None = None
+        self.db: np.ndarray | None = None
+        self._plan: _Plan | None = None
+        self._owned: np.ndarray | None = None  # our own components buffer, for reuse
+
+    def _components(self, x: np.ndarray, g: ConvGeometry, hc: int, wc: int) -> np.ndarray:
+        if g.stride == (1, 1) and g.pad == (0, 0) and x.flags.c_contiguous:
+            return x.reshape(1, 1, *x.shape)  # the components are x itself
+        shape = (*g.stride, g.N, g.C, hc, wc)
+        buf, self._owned = self._owned, None
+        if buf is None or buf.shape != shape or buf.dtype != x.dtype:
+            buf = None  # released before the new one exists: one buffer at the peak
+            buf = np.zeros(shape, dtype=x.dtype)
+        _fill_components(x, g.stride, g.pad, buf)  # padding cells are already zero
+        self._owned = buf
+        return buf
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Return the convolution of ``x``, shape ``(N, FN, OH, OW)``, C-contiguous.
+
+        .. math:: \\text{out}[n, f, i, j] = b[f] + \\sum_{r_h, r_w} \\sum_{(u, v) \\in r}
+                  W[f, :, u, v] \\cdot x_{r_h, r_w}[n, :, i + q_h(u), j + q_w(v)]
+        """
+        _check_params(self.W, self.b)  # W and b are public: they may have been replaced
+        _check_input(x, self.W)
+        FN, C, FH, FW = self.W.shape
+        g = conv_geometry(x.shape, FH, FW, self.stride, self.pad, self.dilation)
+        plan = _plan(g, FN, x.itemsize, self.taps_per_product)
+        self.components = None
+        comp = self._components(x, g, plan.hc, plan.wc)
+        self.x, self.components, self._plan = x, comp, plan
+        cf = comp.reshape(*comp.shape[:4], -1)
+        return _forward(cf, _weight_groups(self.W, plan), self.b, plan)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Gradient with respect to ``x``; sets ``self.dW`` and ``self.db``.
+
+        ``db`` sums ``dout``; ``dW[:, :, u, v] = dout_grid @ slice^T`` summed
+        over blocks (the grid's extra columns hold zeros); ``dx`` adds
+        ``W[:, :, u, v]^T dout_grid`` into the shifted slice of each tap's
+        phase, then interleaves the phases and drops the padding.
+
+        Parameters
+        ----------
+        dout : ndarray, shape (N, FN, OH, OW)
+
+        Returns
+        -------
+        dx : ndarray, shape (N, C, H, W)
+        """
+        if self._plan is None or self.components is None:
+            raise ValueError("backward() called before forward(): there is no saved input")
+        plan = self._plan
+        g = plan.g
+        _check_dout(dout, (g.N, self.W.shape[0], g.OH, g.OW), self.components.dtype)
+        wg = _weight_groups(self.W, plan)
+        comp = self.components
+        cf = comp.reshape(*comp.shape[:4], -1)
+        dcomp = np.zeros((*g.stride, g.N, g.C, plan.hc, plan.wc), dtype=dout.dtype)
+        dw_groups = _backward(cf, dout, self.W, wg, plan, dcomp.reshape(cf.shape), True)
+        dW = np.empty_like(self.W)
+        for grp, dwg in zip(plan.groups, dw_groups):
+            for j, (u, v, *_) in enumerate(grp):
+                dW[:, :, u, v] = dwg[:, j * g.C:(j + 1) * g.C]
+        self.dW = dW
+        self.db = dout.sum(axis=(0, 2, 3))
+        dx = np.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
+        return _merge_components(dcomp, g.stride, g.pad, dx)
+
+
+# ---------------------------------------------------------------------------
+# the identity read backwards
+
+
+def conv_transpose2d_polyphase(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: int | tuple[int, int] = 1,
+    pad: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    output_padding: int | tuple[int, int] = 0,
+) -> np.ndarray:
+    r"""Transposed convolution by the polyphase identity read backwards.
+
+    Each tap ``(u, v)`` of phase ``(r_h, r_w)`` adds ``W[:, :, u, v]^T x`` into
+    phase ``(r_h, r_w)`` of the padded output, shifted by ``(q_h, q_w)``: every
+    phase is a stride-1 transposed convolution with its sub-kernel, and the
+    phases are interleaved (:func:`pixel_shuffle` when the sizes divide).
+    Then the padding is dropped:
+
+    .. math:: z[n, c, m s_h + r_h - p_h, \cdot] = \sum_{f} \sum_{(u, v) \in r}
+              W[f, c, u, v]\; x[n, f, m - q_h(u), \cdot - q_w(v)]
+
+    Same result and arguments as ``torch.nn.functional.conv_transpose2d``
+    (one group). Output size per axis:
+    :math:`s(i' - 1) - 2p + d(k - 1) + a + 1` (:func:`~strided_conv.transposed_conv_output_size`).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, FN, H', W')
+        The input (the gradient of a convolution's output, for backward).
+    W : ndarray, shape (FN, C, FH, FW)
+        The weights of the convolution being transposed; same dtype as ``x``.
+    b : ndarray, shape (C,), optional
+    stride, pad, dilation : int or (int, int)
+    output_padding : int or (int, int), default 0
+        ``a``: extra rows/columns at the end, ``0 <= a < max(s, d)``; the
+        convolution maps ``s`` sizes to one, and ``a`` says which to return.
+
+    Returns
+    -------
+    ndarray, shape (N, C, H_out, W_out)
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+    if not isinstance(W, np.ndarray) or W.ndim != 4:
+        _check_params(W, b)  # raises: W must be a 4-D ndarray
+    FN, C, FH, FW = W.shape
+    # The layer's checks of W, with the transposed output's C channels taking the bias.
+    _check_params(W, np.zeros(FN, dtype=W.dtype))
+    if b is not None:
+        _check_params(W.transpose(1, 0, 2, 3), b)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+    if x.ndim != 4:
+        raise ValueError(f"x must be 4-D (N, FN, H', W'), got {x.ndim}-D array of shape {x.shape}")
+    if x.dtype != W.dtype:
+        raise TypeError(f"x has dtype {x.dtype} but W has dtype {W.dtype}; "
+                        "cast one explicitly (no promotion)")
+    if x.shape[1] != FN:
+        raise ValueError(f"x has {x.shape[1]} channels (shape {x.shape}) but W has FN={FN} "
+                         f"filters (shape {W.shape}): a transposed convolution maps FN "
+                         "channels to C")
+    s, p = check_pair("stride", stride, 1), check_pair("pad", pad, 0)
+    d = check_pair("dilation", dilation, 1)
+    a = check_pair("output_padding", output_padding, 0)
+    N, _, ih, iw = x.shape
+    ho = transposed_conv_output_size(ih, FH, s[0], p[0], d[0], a[0])
+    wo = transposed_conv_output_size(iw, FW, s[1], p[1], d[1], a[1])
+    g = conv_geometry((N, C, ho, wo), FH, FW, s, p, d)  # OH >= ih: a may add a window
+    plan = _plan(g, FN, x.itemsize, None)
+    dcomp = np.zeros((*s, N, C, plan.hc, plan.wc), dtype=x.dtype)
+    _backward(None, x, W, _weight_groups(W, plan), plan,
+              dcomp.reshape(*dcomp.shape[:4], -1), False)
+    z = _merge_components(dcomp, s, p, np.empty((N, C, ho, wo), dtype=x.dtype))
+    if b is not None:
+        z += b.reshape(C, 1, 1)
+    return z
+
+
+# ---------------------------------------------------------------------------
+# pixel (un)shuffle
+
+
+def _check_factor(x: object, factor: object) -> tuple[np.ndarray, int]:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+    if x.ndim != 4:
+        raise ValueError(f"x must be 4-D (N, C, H, W), got {x.ndim}-D array of shape {x.shape}")
+    return x, check_int("factor", factor, 1)
+
+
+def pixel_unshuffle(x: np.ndarray, factor: int) -> np.ndarray:
+    r"""Move each ``factor x factor`` block of pixels into channels (as ``F.pixel_unshuffle``).
+
+    .. math:: y[n, c f^2 + r_h f + r_w, m_h, m_w] = x[n, c, m_h f + r_h, m_w f + r_w]
+
+    Channel ``c f^2 + r_h f + r_w`` of the result is the polyphase component
+    ``(r_h, r_w)`` of channel ``c`` at stride ``f``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        ``H`` and ``W`` divisible by ``factor``.
+    factor : int
+        ``>= 1``.
+
+    Returns
+    -------
+    ndarray, shape (N, C*factor**2, H/factor, W/factor)
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+    x, f = _check_factor(x, factor)
+    N, C, H, W = x.shape
+    if H % f or W % f:
+        raise ValueError(f"x's height and width ({H}, {W}) must be divisible by factor={f}")
+    return (x.reshape(N, C, H // f, f, W // f, f).transpose(0, 1, 3, 5, 2, 4)
+            .reshape(N, C * f * f, H // f, W // f))
+
+
+def pixel_shuffle(x: np.ndarray, factor: int) -> np.ndarray:
+    r"""Interleave groups of ``factor**2`` channels into pixels (as ``F.pixel_shuffle``).
+
+    .. math:: y[n, c, m_h f + r_h, m_w f + r_w] = x[n, c f^2 + r_h f + r_w, m_h, m_w]
+
+    The inverse of :func:`pixel_unshuffle`: it merges ``f^2`` phases back into
+    one image, the last step of the transposed convolution read as ``f^2``
+    stride-1 convolutions (sub-pixel convolution).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C*factor**2, H, W)
+    factor : int
+        ``>= 1``.
+
+    Returns
+    -------
+    ndarray, shape (N, C, H*factor, W*factor)
+
+    Notes
+    -----
+    Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
+    """
+    x, f = _check_factor(x, factor)
+    N, CF, H, W = x.shape
+    if CF % (f * f):
+        raise ValueError(f"x's channels ({CF}) must be divisible by factor**2 = {f * f}")
+    C = CF // (f * f)
+    return x.reshape(N, C, f, f, H, W).transpose(0, 1, 4, 2, 5, 3).reshape(N, C, H * f, W * f)
