@@ -51,6 +51,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ._validation import check_int, check_pair
 from .im2col import ConvGeometry, conv_geometry
@@ -75,6 +76,9 @@ BLOCK_BYTES = 1 << 17
 #: taps) reaches this depth: a product over C = 3 channels alone is too thin
 #: for BLAS (see the chapter's sweep of C).
 MIN_DEPTH = 128
+#: ... and at most this fraction (1/32) of the components plus the output: the
+#: three block buffers then add at most 3/32 < 10% to the memory of a forward.
+BLOCK_FRACTION = 32
 
 
 # ---------------------------------------------------------------------------
@@ -170,7 +174,7 @@ def polyphase_components(
     hc, wc = -(-(H + 2 * p[0]) // s[0]), -(-(W + 2 * p[1]) // s[1])
     comp = np.zeros((s[0], s[1], N, C, hc, wc), dtype=x4.dtype)
     _fill_components(x4, s, p, comp)
-    return comp[:, 0] if one_d else comp
+    return comp[0, :, :, :, 0] if one_d else comp
 
 
 def _phase_slices(size: int, pad: int, stride: int, r: int) -> tuple[slice, slice] | None:
@@ -324,7 +328,7 @@ def phase_terms(
                 for qw in range(sub.shape[3]):
                     window = comp[rh, rw, :, :, qh:qh + g.OH, qw:qw + g.OW]
                     terms[rh, rw] += np.einsum("fc,nchw->nfhw", sub[:, :, qh, qw], window)
-    return terms[:, 0, :, :, 0, :] if one_d else terms
+    return terms[0, :, :, :, 0] if one_d else terms
 
 
 # ---------------------------------------------------------------------------
@@ -357,26 +361,48 @@ def _plan(g: ConvGeometry, FN: int, itemsize: int, taps_per_product: int | None)
     per = taps_per_product or max(1, min(len(taps), math.ceil(MIN_DEPTH / g.C)))
     groups = tuple(tuple(taps[i:i + per]) for i in range(0, len(taps), per))
     widest = max(FN, per * g.C)
-    rows = max(1, min(g.OH, BLOCK_BYTES // (widest * wc * itemsize)))
+    # Each block buffer fits the cache and, on a small problem, stays a small
+    # fraction of the memory the layer needs anyway (components + output).
+    needed = (g.stride[0] * g.stride[1] * g.N * g.C * hc * wc + g.N * FN * g.OH * g.OW) * itemsize
+    budget = min(BLOCK_BYTES, needed // BLOCK_FRACTION)
+    rows = max(1, min(g.OH, budget // (widest * wc * itemsize)))
     return _Plan(g, hc, wc, groups, rows)
 
 
+def _view(buf: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """A C-contiguous ``(rows, cols)`` view of the front of the flat buffer ``buf``.
+
+    Contiguous blocks matter beyond speed: NumPy gives a ufunc on arrays it
+    cannot flatten an iteration buffer of 8192 elements per operand, which
+    the memory bound of the forward would see.
+    """
+    return buf[:rows * cols].reshape(rows, cols)
+
+
+def _grid(block: np.ndarray, rows: int, wc: int, cols: int) -> np.ndarray:
+    """The outputs inside a ``(R, L)`` block of grid positions: view ``(R, rows, cols)``,
+    position ``a*wc + j`` of row ``a`` (the grid's other columns are skipped)."""
+    step = block.itemsize
+    return as_strided(block, (block.shape[0], rows, cols), (block.shape[1] * step, wc * step, step))
+
+
 def _stacked(plan: _Plan, group, cf: np.ndarray, n: int, start: int, L: int,
-             stack: np.ndarray) -> np.ndarray:
+             stack: np.ndarray | None) -> np.ndarray:
     """The ``(len(group)*C, L)`` right-hand side of one product: the component slice
     itself for a single tap (read in place), else the slices copied into ``stack``."""
     C = plan.g.C
     if len(group) == 1:
         _, _, rh, rw, off = group[0]
         return cf[rh, rw, n, :, start + off:start + off + L]
+    rhs = _view(stack, len(group) * C, L)
     for j, (_, _, rh, rw, off) in enumerate(group):
-        stack[j * C:(j + 1) * C, :L] = cf[rh, rw, n, :, start + off:start + off + L]
-    return stack[:len(group) * C, :L]
+        np.copyto(rhs[j * C:(j + 1) * C], cf[rh, rw, n, :, start + off:start + off + L])
+    return rhs
 
 
 def _blocks(plan: _Plan, out_rows: int):
     """``(a0, a1, start, L)`` per block of output rows: the block covers grid
-    positions ``[start, start + L)``, the last row cut at its ``OW`` outputs."""
+    positions ``[start, start + L)``, its last row cut after ``OW`` outputs."""
     for a0 in range(0, out_rows, plan.rows):
         a1 = min(out_rows, a0 + plan.rows)
         yield a0, a1, a0 * plan.wc, (a1 - a0 - 1) * plan.wc + plan.g.OW
@@ -389,29 +415,30 @@ def _weight_groups(W: np.ndarray, plan: _Plan) -> list[np.ndarray]:
         for grp in plan.groups]
 
 
+def _buffers(plan: _Plan, dtype: np.dtype, *rows: int) -> list[np.ndarray | None]:
+    """Flat block buffers of ``r`` rows of grid positions each (None for ``r = 0``)."""
+    size = plan.rows * plan.wc
+    return [np.empty(r * size, dtype=dtype) if r else None for r in rows]
+
+
 def _forward(cf: np.ndarray, wg: list[np.ndarray], b: np.ndarray, plan: _Plan) -> np.ndarray:
     g, wc, FN = plan.g, plan.wc, b.shape[0]
     out = np.empty((g.N, FN, g.OH, g.OW), dtype=cf.dtype)
-    acc = np.empty((FN, plan.rows * wc), dtype=cf.dtype)
-    tmp = np.empty_like(acc)
     width = max(w.shape[1] for w in wg)
-    stack = np.empty((width, plan.rows * wc), dtype=cf.dtype) if width > g.C else None
-    bias = b.reshape(FN, 1, 1)
+    acc_buf, tmp_buf, stack = _buffers(plan, cf.dtype, FN, FN, width if width > g.C else 0)
+    bias = b.reshape(FN, 1)
     for n in range(g.N):
         for a0, a1, start, L in _blocks(plan, g.OH):
-            for i, (grp, w) in enumerate(zip(plan.groups, wg)):
-                rhs = _stacked(plan, grp, cf, n, start, L, stack)
-                if i == 0:
-                    np.matmul(w, rhs, out=acc[:, :L])
-                else:
-                    np.matmul(w, rhs, out=tmp[:, :L])
-                    acc[:, :L] += tmp[:, :L]
-            grid = acc[:, :(a1 - a0) * wc].reshape(FN, a1 - a0, wc)
-            np.add(grid[:, :, :g.OW], bias, out=out[n, :, a0:a1])
+            acc, tmp = _view(acc_buf, FN, L), _view(tmp_buf, FN, L)
+            np.copyto(acc, bias)  # a broadcasting copy needs no iteration buffer
+            for grp, w in zip(plan.groups, wg):
+                np.matmul(w, _stacked(plan, grp, cf, n, start, L, stack), out=tmp)
+                acc += tmp  # matmul cannot accumulate: one pass over the cached block
+            np.copyto(out[n, :, a0:a1], _grid(acc, a1 - a0, wc, g.OW))
     return out
 
 
-def _backward(cf: np.ndarray | None, dout: np.ndarray, W: np.ndarray, wg: list[np.ndarray],
+def _backward(cf: np.ndarray | None, dout: np.ndarray, wg: list[np.ndarray],
               plan: _Plan, dcf: np.ndarray, want_dw: bool) -> list[np.ndarray] | None:
     """Scatter ``W^T dout`` tap by tap into the zeroed components ``dcf`` (the
     transposed convolution) and, if ``want_dw``, return ``dout @ slice^T`` summed
@@ -419,27 +446,26 @@ def _backward(cf: np.ndarray | None, dout: np.ndarray, W: np.ndarray, wg: list[n
     and columns than the plan's output (a transposed convolution's input)."""
     g, wc, C = plan.g, plan.wc, plan.g.C
     FN, rows_in, cols_in = dout.shape[1:]
-    dg = np.zeros((FN, plan.rows * wc), dtype=dout.dtype)  # extra grid columns stay 0
     width = max(w.shape[1] for w in wg)
-    dtmp = np.empty((width, plan.rows * wc), dtype=dout.dtype)
-    stack = np.empty_like(dtmp) if want_dw and width > C else None
+    dg_buf, dtmp_buf, stack = _buffers(plan, dout.dtype, FN, width,
+                                       width if want_dw and width > C else 0)
     dw_acc = [np.zeros_like(w) for w in wg] if want_dw else None
     dw_tmp = [np.empty_like(w) for w in wg] if want_dw else None
     wt = [np.ascontiguousarray(w.T) for w in wg]
     for n in range(g.N):
         for a0, a1, start, L in _blocks(plan, rows_in):
-            grid = dg[:, :(a1 - a0) * wc].reshape(FN, a1 - a0, wc)
-            grid[:, :, :cols_in] = dout[n, :, a0:a1]
-            dgb = dg[:, :L]
+            dg = _view(dg_buf, FN, L)
+            dg.fill(0)  # the grid's extra columns must add nothing
+            np.copyto(_grid(dg, a1 - a0, wc, cols_in), dout[n, :, a0:a1])
             for i, grp in enumerate(plan.groups):
                 if want_dw:
                     rhs = _stacked(plan, grp, cf, n, start, L, stack)
-                    np.matmul(dgb, rhs.T, out=dw_tmp[i])
+                    np.matmul(dg, rhs.T, out=dw_tmp[i])
                     dw_acc[i] += dw_tmp[i]
-                k = len(grp) * C
-                np.matmul(wt[i], dgb, out=dtmp[:k, :L])
+                dtmp = _view(dtmp_buf, len(grp) * C, L)
+                np.matmul(wt[i], dg, out=dtmp)
                 for j, (_, _, rh, rw, off) in enumerate(grp):
-                    dcf[rh, rw, n, :, start + off:start + off + L] += dtmp[j * C:(j + 1) * C, :L]
+                    dcf[rh, rw, n, :, start + off:start + off + L] += dtmp[j * C:(j + 1) * C]
     return dw_acc
 
 
@@ -572,7 +598,7 @@ class PolyphaseConvolution:
         comp = self.components
         cf = comp.reshape(*comp.shape[:4], -1)
         dcomp = np.zeros((*g.stride, g.N, g.C, plan.hc, plan.wc), dtype=dout.dtype)
-        dw_groups = _backward(cf, dout, self.W, wg, plan, dcomp.reshape(cf.shape), True)
+        dw_groups = _backward(cf, dout, wg, plan, dcomp.reshape(cf.shape), True)
         dW = np.empty_like(self.W)
         for grp, dwg in zip(plan.groups, dw_groups):
             for j, (u, v, *_) in enumerate(grp):
@@ -632,7 +658,7 @@ def conv_transpose2d_polyphase(
     Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
     """
     if not isinstance(W, np.ndarray) or W.ndim != 4:
-        _check_params(W, b)  # raises: W must be a 4-D ndarray
+        _check_params(W, np.zeros(1))  # raises: W must be a 4-D ndarray
     FN, C, FH, FW = W.shape
     # The layer's checks of W, with the transposed output's C channels taking the bias.
     _check_params(W, np.zeros(FN, dtype=W.dtype))
@@ -658,7 +684,7 @@ def conv_transpose2d_polyphase(
     g = conv_geometry((N, C, ho, wo), FH, FW, s, p, d)  # OH >= ih: a may add a window
     plan = _plan(g, FN, x.itemsize, None)
     dcomp = np.zeros((*s, N, C, plan.hc, plan.wc), dtype=x.dtype)
-    _backward(None, x, W, _weight_groups(W, plan), plan,
+    _backward(None, x, _weight_groups(W, plan), plan,
               dcomp.reshape(*dcomp.shape[:4], -1), False)
     z = _merge_components(dcomp, s, p, np.empty((N, C, ho, wo), dtype=x.dtype))
     if b is not None:
