@@ -147,11 +147,13 @@ def test_forward_returns_contiguous_output_and_reuses_components():
     assert layer.components is not comp and layer.components.shape[2] == 3
 
 
-def test_stride_one_without_padding_reads_x_in_place():
-    x, W, b, *_ = random_case(((2, 3, 7, 6), (4, 3, 3, 2), 1, 0, 1), 0, np.float64)
-    layer = PolyphaseConvolution(W, b)
+def test_components_attribute_is_polyphase_components_channels_first():
+    x, W, b, _, s, p, d = random_case(((2, 3, 7, 6), (4, 3, 3, 2), (2, 3), (1, 2), 1), 0,
+                                      np.float64)
+    layer = PolyphaseConvolution(W, b, s, p, d)
     layer.forward(x)
-    assert np.shares_memory(layer.components, x)
+    expected = polyphase_components(x, s, p).transpose(0, 1, 3, 2, 4, 5)
+    assert np.array_equal(layer.components, expected)
 
 
 def test_gradient_of_the_never_read_tail_is_zero():
@@ -195,7 +197,7 @@ def test_forward_extra_memory_is_components_output_and_blocks(cfg, seed):
     x, W, b, _, s, p, d = random_case(cfg, seed, np.float64)
     layer = PolyphaseConvolution(W, b, s, p, d)
     out = layer.forward(x)
-    comp = 0 if np.shares_memory(layer.components, x) else layer.components.nbytes
+    comp = layer.components.nbytes
     blocks = 3 * max(BLOCK_BYTES, max(W.shape[0], 128 + W.shape[1]) * layer.components.shape[-1] * 8)
     peak = peak_extra_bytes(lambda: PolyphaseConvolution(W, b, s, p, d).forward(x))
     assert peak <= comp + out.nbytes + blocks + 4 * W.nbytes + 32 * 1024

@@ -69,13 +69,14 @@ __all__ = [
     "phase_taps",
 ]
 
-#: Bytes of each per-block buffer (accumulator, product, stacked taps): three
+#: Bytes of each per-block buffer (accumulator, product, stacked taps): two
 #: of them plus the block of input they read fit the 512 KiB L2 of one core.
 BLOCK_BYTES = 1 << 17
-#: Taps are stacked into one product until its inner dimension (channels x
-#: taps) reaches this depth: a product over C = 3 channels alone is too thin
-#: for BLAS (see the chapter's sweep of C).
-MIN_DEPTH = 128
+#: Taps are stacked into one product until its inner dimension (taps x
+#: channels) reaches this depth: a product over C = 3 channels alone is too
+#: thin for BLAS (the chapter's sweep of C); from C = 64 on every tap is its
+#: own product, reading the components in place.
+MIN_DEPTH = 64
 #: ... and at most this fraction (1/32) of the components plus the output: the
 #: three block buffers then add at most 3/32 < 10% to the memory of a forward.
 BLOCK_FRACTION = 32
@@ -340,8 +341,9 @@ class _Plan(NamedTuple):
 
     ``groups`` lists the products of one block: each is a tuple of taps
     ``(u, v, r_h, r_w, off)`` whose slices are stacked into one product
-    (``off = q_h * W_c + q_w`` on the flattened component). ``rows`` is the
-    number of output rows per block.
+    (``off = q_h * W_c + q_w`` on the flattened component). The grid has
+    ``N * H_c`` rows of ``W_c`` positions (the batch's samples one below the
+    other); ``rows`` of them make one block.
     """
 
     g: ConvGeometry
@@ -365,7 +367,7 @@ def _plan(g: ConvGeometry, FN: int, itemsize: int, taps_per_product: int | None)
     # fraction of the memory the layer needs anyway (components + output).
     needed = (g.stride[0] * g.stride[1] * g.N * g.C * hc * wc + g.N * FN * g.OH * g.OW) * itemsize
     budget = min(BLOCK_BYTES, needed // BLOCK_FRACTION)
-    rows = max(1, min(g.OH, budget // (widest * wc * itemsize)))
+    rows = max(1, min(g.N * hc, budget // (widest * wc * itemsize)))
     return _Plan(g, hc, wc, groups, rows)
 
 
@@ -386,26 +388,39 @@ def _grid(block: np.ndarray, rows: int, wc: int, cols: int) -> np.ndarray:
     return as_strided(block, (block.shape[0], rows, cols), (block.shape[1] * step, wc * step, step))
 
 
-def _stacked(plan: _Plan, group, cf: np.ndarray, n: int, start: int, L: int,
+def _stacked(plan: _Plan, group, cf: np.ndarray, start: int, L: int,
              stack: np.ndarray | None) -> np.ndarray:
     """The ``(len(group)*C, L)`` right-hand side of one product: the component slice
     itself for a single tap (read in place), else the slices copied into ``stack``."""
     C = plan.g.C
     if len(group) == 1:
         _, _, rh, rw, off = group[0]
-        return cf[rh, rw, n, :, start + off:start + off + L]
+        return cf[rh, rw, :, start + off:start + off + L]
     rhs = _view(stack, len(group) * C, L)
     for j, (_, _, rh, rw, off) in enumerate(group):
-        np.copyto(rhs[j * C:(j + 1) * C], cf[rh, rw, n, :, start + off:start + off + L])
+        np.copyto(rhs[j * C:(j + 1) * C], cf[rh, rw, :, start + off:start + off + L])
     return rhs
 
 
 def _blocks(plan: _Plan, out_rows: int):
-    """``(a0, a1, start, L)`` per block of output rows: the block covers grid
-    positions ``[start, start + L)``, its last row cut after ``OW`` outputs."""
-    for a0 in range(0, out_rows, plan.rows):
-        a1 = min(out_rows, a0 + plan.rows)
-        yield a0, a1, a0 * plan.wc, (a1 - a0 - 1) * plan.wc + plan.g.OW
+    """Blocks of grid rows, ``(R0, R1, start, L, segments)``.
+
+    Grid row ``R = n*H_c + a`` holds output row ``a`` of sample ``n`` when
+    ``a < out_rows``; the block covers positions ``[start, start + L)``, the
+    very last row cut after ``OW`` outputs so no read leaves the components.
+    ``segments`` lists ``(n, a0, a1)``: the output rows of sample ``n`` in the block.
+    """
+    hc, wc = plan.hc, plan.wc
+    end = (plan.g.N - 1) * hc + out_rows  # one past the last grid row with outputs
+    for R0 in range(0, end, plan.rows):
+        R1 = min(end, R0 + plan.rows)
+        L = (R1 - R0) * wc if R1 < end else (R1 - R0 - 1) * wc + plan.g.OW
+        segments = []
+        for n in range(R0 // hc, (R1 - 1) // hc + 1):
+            a0, a1 = max(R0 - n * hc, 0), min(R1 - n * hc, out_rows)
+            if a0 < a1:
+                segments.append((n, a0, a1))
+        yield R0, R1, R0 * wc, L, segments
 
 
 def _weight_groups(W: np.ndarray, plan: _Plan) -> list[np.ndarray]:
@@ -422,19 +437,21 @@ def _buffers(plan: _Plan, dtype: np.dtype, *rows: int) -> list[np.ndarray | None
 
 
 def _forward(cf: np.ndarray, wg: list[np.ndarray], b: np.ndarray, plan: _Plan) -> np.ndarray:
-    g, wc, FN = plan.g, plan.wc, b.shape[0]
+    g, hc, wc, FN = plan.g, plan.hc, plan.wc, b.shape[0]
     out = np.empty((g.N, FN, g.OH, g.OW), dtype=cf.dtype)
     width = max(w.shape[1] for w in wg)
     acc_buf, tmp_buf, stack = _buffers(plan, cf.dtype, FN, FN, width if width > g.C else 0)
     bias = b.reshape(FN, 1)
-    for n in range(g.N):
-        for a0, a1, start, L in _blocks(plan, g.OH):
-            acc, tmp = _view(acc_buf, FN, L), _view(tmp_buf, FN, L)
-            np.copyto(acc, bias)  # a broadcasting copy needs no iteration buffer
-            for grp, w in zip(plan.groups, wg):
-                np.matmul(w, _stacked(plan, grp, cf, n, start, L, stack), out=tmp)
-                acc += tmp  # matmul cannot accumulate: one pass over the cached block
-            np.copyto(out[n, :, a0:a1], _grid(acc, a1 - a0, wc, g.OW))
+    for R0, R1, start, L, segments in _blocks(plan, g.OH):
+        acc, tmp = _view(acc_buf, FN, L), _view(tmp_buf, FN, L)
+        np.copyto(acc, bias)  # a broadcasting copy needs no iteration buffer
+        for grp, w in zip(plan.groups, wg):
+            np.matmul(w, _stacked(plan, grp, cf, start, L, stack), out=tmp)
+            acc += tmp  # matmul cannot accumulate: one pass over the cached block
+        grid = _grid(acc, R1 - R0, wc, g.OW)
+        for n, a0, a1 in segments:
+            r0 = n * hc + a0 - R0
+            np.copyto(out[n, :, a0:a1], grid[:, r0:r0 + a1 - a0])
     return out
 
 
@@ -444,7 +461,7 @@ def _backward(cf: np.ndarray | None, dout: np.ndarray, wg: list[np.ndarray],
     transposed convolution) and, if ``want_dw``, return ``dout @ slice^T`` summed
     per product (``dW`` in the layout of ``wg``). ``dout`` may cover fewer rows
     and columns than the plan's output (a transposed convolution's input)."""
-    g, wc, C = plan.g, plan.wc, plan.g.C
+    g, hc, wc, C = plan.g, plan.hc, plan.wc, plan.g.C
     FN, rows_in, cols_in = dout.shape[1:]
     width = max(w.shape[1] for w in wg)
     dg_buf, dtmp_buf, stack = _buffers(plan, dout.dtype, FN, width,
@@ -452,20 +469,22 @@ def _backward(cf: np.ndarray | None, dout: np.ndarray, wg: list[np.ndarray],
     dw_acc = [np.zeros_like(w) for w in wg] if want_dw else None
     dw_tmp = [np.empty_like(w) for w in wg] if want_dw else None
     wt = [np.ascontiguousarray(w.T) for w in wg]
-    for n in range(g.N):
-        for a0, a1, start, L in _blocks(plan, rows_in):
-            dg = _view(dg_buf, FN, L)
-            dg.fill(0)  # the grid's extra columns must add nothing
-            np.copyto(_grid(dg, a1 - a0, wc, cols_in), dout[n, :, a0:a1])
-            for i, grp in enumerate(plan.groups):
-                if want_dw:
-                    rhs = _stacked(plan, grp, cf, n, start, L, stack)
-                    np.matmul(dg, rhs.T, out=dw_tmp[i])
-                    dw_acc[i] += dw_tmp[i]
-                dtmp = _view(dtmp_buf, len(grp) * C, L)
-                np.matmul(wt[i], dg, out=dtmp)
-                for j, (_, _, rh, rw, off) in enumerate(grp):
-                    dcf[rh, rw, n, :, start + off:start + off + L] += dtmp[j * C:(j + 1) * C]
+    for R0, R1, start, L, segments in _blocks(plan, rows_in):
+        dg = _view(dg_buf, FN, L)
+        dg.fill(0)  # the grid's other positions must add nothing
+        grid = _grid(dg, R1 - R0, wc, cols_in)
+        for n, a0, a1 in segments:
+            r0 = n * hc + a0 - R0
+            np.copyto(grid[:, r0:r0 + a1 - a0], dout[n, :, a0:a1])
+        for i, grp in enumerate(plan.groups):
+            if want_dw:
+                rhs = _stacked(plan, grp, cf, start, L, stack)
+                np.matmul(dg, rhs.T, out=dw_tmp[i])
+                dw_acc[i] += dw_tmp[i]
+            dtmp = _view(dtmp_buf, len(grp) * C, L)
+            np.matmul(wt[i], dg, out=dtmp)
+            for j, (_, _, rh, rw, off) in enumerate(grp):
+                dcf[rh, rw, :, start + off:start + off + L] += dtmp[j * C:(j + 1) * C]
     return dw_acc
 
 
@@ -477,11 +496,14 @@ class PolyphaseConvolution:
     :class:`~strided_conv.Convolution`; it saves the polyphase components of
     the padded input (an array of the padded input's size) instead of col.
 
-    Forward, per sample and block of output rows: for every group of taps one
-    matrix product ``(FN, taps*C) @ (taps*C, L)`` whose right-hand side is the
-    slice of a component at the taps' shift (read in place when a group holds
-    one tap), accumulated into a block of the output grid that stays in cache,
-    then cropped to ``OW`` columns. Backward: ``dW`` from the same slices,
+    Each component is stored as a matrix of ``C`` rows and ``N*H_c*W_c``
+    columns: the samples of the batch one below the other, flattened. Forward,
+    per block of ``L`` consecutive grid positions (a few grid rows): for every
+    group of taps one matrix product ``(FN, taps*C) @ (taps*C, L)`` whose
+    right-hand side is the slice of a component at the taps' shift (read in
+    place when a group holds one tap), accumulated into a block that stays in
+    cache, whose outputs (``OW`` of every ``W_c`` columns, ``OH`` of every
+    ``H_c`` rows) are then copied out. Backward: ``dW`` from the same slices,
     ``dx`` by the transposed identity (:func:`conv_transpose2d_polyphase`).
 
     Parameters
@@ -506,10 +528,10 @@ class PolyphaseConvolution:
     x : ndarray or None
         The last input.
     components : ndarray or None
-        Its polyphase components, shape ``(s_h, s_w, N, C, H_c, W_c)``
-        (:func:`polyphase_components` with ``pad``); refilled in place when the
-        next input has the same shape and dtype. With stride 1 and no padding
-        it is a view of ``x`` (no copy).
+        Its polyphase components with the channel axis first, shape
+        ``(s_h, s_w, C, N, H_c, W_c)`` (:func:`polyphase_components` with
+        ``pad``, axes 2 and 3 swapped); refilled in place when the next input
+        has the same shape and dtype.
     dW, db : ndarray or None
         Gradients set by :meth:`backward`.
 
@@ -545,14 +567,13 @@ class PolyphaseConvolution:
         self._owned: np.ndarray | None = None  # our own components buffer, for reuse
 
     def _components(self, x: np.ndarray, g: ConvGeometry, hc: int, wc: int) -> np.ndarray:
-        if g.stride == (1, 1) and g.pad == (0, 0) and x.flags.c_contiguous:
-            return x.reshape(1, 1, *x.shape)  # the components are x itself
-        shape = (*g.stride, g.N, g.C, hc, wc)
+        shape = (*g.stride, g.C, g.N, hc, wc)
         buf, self._owned = self._owned, None
         if buf is None or buf.shape != shape or buf.dtype != x.dtype:
             buf = None  # released before the new one exists: one buffer at the peak
             buf = np.zeros(shape, dtype=x.dtype)
-        _fill_components(x, g.stride, g.pad, buf)  # padding cells are already zero
+        # padding cells are already zero; the view puts N before C as x has it
+        _fill_components(x, g.stride, g.pad, buf.transpose(0, 1, 3, 2, 4, 5))
         self._owned = buf
         return buf
 
@@ -570,7 +591,7 @@ class PolyphaseConvolution:
         self.components = None
         comp = self._components(x, g, plan.hc, plan.wc)
         self.x, self.components, self._plan = x, comp, plan
-        cf = comp.reshape(*comp.shape[:4], -1)
+        cf = comp.reshape(*comp.shape[:3], -1)
         return _forward(cf, _weight_groups(self.W, plan), self.b, plan)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -596,8 +617,8 @@ class PolyphaseConvolution:
         _check_dout(dout, (g.N, self.W.shape[0], g.OH, g.OW), self.components.dtype)
         wg = _weight_groups(self.W, plan)
         comp = self.components
-        cf = comp.reshape(*comp.shape[:4], -1)
-        dcomp = np.zeros((*g.stride, g.N, g.C, plan.hc, plan.wc), dtype=dout.dtype)
+        cf = comp.reshape(*comp.shape[:3], -1)
+        dcomp = np.zeros(comp.shape, dtype=dout.dtype)
         dw_groups = _backward(cf, dout, wg, plan, dcomp.reshape(cf.shape), True)
         dW = np.empty_like(self.W)
         for grp, dwg in zip(plan.groups, dw_groups):
@@ -606,7 +627,7 @@ class PolyphaseConvolution:
         self.dW = dW
         self.db = dout.sum(axis=(0, 2, 3))
         dx = np.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
-        return _merge_components(dcomp, g.stride, g.pad, dx)
+        return _merge_components(dcomp.transpose(0, 1, 3, 2, 4, 5), g.stride, g.pad, dx)
 
 
 # ---------------------------------------------------------------------------
@@ -683,10 +704,11 @@ def conv_transpose2d_polyphase(
     wo = transposed_conv_output_size(iw, FW, s[1], p[1], d[1], a[1])
     g = conv_geometry((N, C, ho, wo), FH, FW, s, p, d)  # OH >= ih: a may add a window
     plan = _plan(g, FN, x.itemsize, None)
-    dcomp = np.zeros((*s, N, C, plan.hc, plan.wc), dtype=x.dtype)
+    dcomp = np.zeros((*s, C, N, plan.hc, plan.wc), dtype=x.dtype)
     _backward(None, x, _weight_groups(W, plan), plan,
-              dcomp.reshape(*dcomp.shape[:4], -1), False)
-    z = _merge_components(dcomp, s, p, np.empty((N, C, ho, wo), dtype=x.dtype))
+              dcomp.reshape(*dcomp.shape[:3], -1), False)
+    z = _merge_components(dcomp.transpose(0, 1, 3, 2, 4, 5), s, p,
+                          np.empty((N, C, ho, wo), dtype=x.dtype))
     if b is not None:
         z += b.reshape(C, 1, 1)
     return z
