@@ -82,3 +82,19 @@ def test_random_cases_are_valid_and_varied():
         for key in ref:
             assert ref[key].shape == got[key].shape and ref[key].dtype == np.float64
     assert random_conv_case(rng, np.float32).x.dtype == np.float32
+
+
+def test_random_cases_with_dilation_fit_and_match_pytorch():
+    from strided_conv import Convolution
+    from strided_conv.gradcheck import layer_results, pytorch_reference, random_conv_case
+
+    rng = np.random.default_rng(1)
+    cases = [random_conv_case(rng, max_dilation=2) for _ in range(40)]
+    assert any(c.dilation != (1, 1) for c in cases) and any(c.dilation == (1, 1) for c in cases)
+    for case in cases[:15]:
+        ref, got = pytorch_reference(case), layer_results(Convolution, case)
+        for key in ref:
+            assert relative_error(got[key], ref[key]) <= 1e-10
+    # without dilation the random stream is the one of earlier releases
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert np.array_equal(random_conv_case(a).x, random_conv_case(b, max_dilation=1).x)
