@@ -95,6 +95,6 @@ def test_random_cases_with_dilation_fit_and_match_pytorch():
         ref, got = pytorch_reference(case), layer_results(Convolution, case)
         for key in ref:
             assert relative_error(got[key], ref[key]) <= 1e-10
-    # without dilation the random stream is the one of earlier releases
+    # max_dilation=1 draws no dilation: the same stream as the default
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     assert np.array_equal(random_conv_case(a).x, random_conv_case(b, max_dilation=1).x)
