@@ -608,3 +608,18 @@ def test_polyphase_memory_target_uses_padded_input_plus_output():
 def test_polyphase_targets_markdown_has_one_bullet_per_target(tiny_results):
     text = polyphase_targets_markdown(tiny_results[0])
     assert text.count("\n- ") == len(polyphase_targets(tiny_results[0])) - 1 == 3
+
+
+def test_layer_comparison_markdown_has_a_row_per_shape_and_implementation(sweep_results):
+    from strided_conv.bench.polyphase_suite import layer_comparison_markdown
+
+    results = sweep_results[0]
+    text = layer_comparison_markdown(results, "float64")
+    lines = text.splitlines()
+    assert len(lines) == 2 + 3 * len(results["conv"]["shapes"])
+    assert all(line.count("|") == 7 for line in lines)
+    t = next(t for t in results["conv"]["timings"] if (t["impl"], t["shape"], t["dtype"],
+                                                         t["pass"]) == ("torch", "T1", "float64",
+                                                                        "forward"))
+    assert f"| T1 | `torch` | {t['median_s'] * 1e3:,.2f} |" in text
+    assert "| 1.00 |" in text  # PyTorch over itself

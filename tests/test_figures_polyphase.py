@@ -79,7 +79,7 @@ def _sweep(ratio: dict[str, float]) -> dict:
 
 
 def test_channel_sweep_is_legible_and_plots_ratios():
-    fig = plot_channel_sweep(_sweep({"vectorized": 2.0, "polyphase": 0.5}))
+    fig = plot_channel_sweep(_sweep({"vectorized": 2.0, "polyphase": 0.5}), ("float64",))
     assert legibility_problems(fig) == []
     ax = fig.axes[0]
     ys = sorted(tuple(line.get_ydata()) for line in ax.get_lines() if len(line.get_ydata()) == 3)
@@ -90,3 +90,5 @@ def test_channel_sweep_is_legible_and_plots_ratios():
 def test_channel_sweep_needs_the_sweep():
     with pytest.raises(ValueError, match="no sweep family"):
         plot_channel_sweep({"polyphase": {"shapes": {}, "timings": []}})
+    with pytest.raises(ValueError, match="no sweep family 'k3s1' in float32"):
+        plot_channel_sweep(_sweep({}))  # the synthetic sweep has float64 only

@@ -9,7 +9,7 @@ chooses others.
 
 Readers for the chapter (they take the results dict only, so the chapter's
 numbers come from the committed JSON): :func:`sweep_rows`,
-:func:`channel_crossover`.
+:func:`channel_crossover`, :func:`layer_comparison_markdown`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .conv_impls import CONV_IMPLS, REFERENCE
 from .conv_suite import _repeats, run_case
 
 __all__ = ["SWEEP_IMPLS", "sweep_shapes", "run_polyphase_suite", "planned_sweep_repetitions",
-           "sweep_rows", "channel_crossover"]
+           "sweep_rows", "channel_crossover", "layer_comparison_markdown"]
 
 Tick = Callable[[str], None]
 
@@ -88,7 +88,8 @@ def sweep_rows(results: dict, family: str, dtype: str) -> list[dict[str, Any]]:
     -------
     list of dict
         Sorted by C: ``{"C", "shape", impl: {"forward", "backward", "total"} in
-        seconds (medians) for every implementation timed}``.
+        seconds (medians) for every implementation timed}``; shapes with no
+        timing in ``dtype`` are left out.
     """
     sweep = results.get("polyphase") or {}
     rows: dict[str, dict[str, Any]] = {}
@@ -103,7 +104,8 @@ def sweep_rows(results: dict, family: str, dtype: str) -> list[dict[str, Any]]:
         for impl, cell in list(row.items()):
             if isinstance(cell, dict):
                 cell["total"] = cell.get("forward", math.nan) + cell.get("backward", math.nan)
-    return sorted(rows.values(), key=lambda r: r["C"])
+    timed = [r for r in rows.values() if any(isinstance(v, dict) for v in r.values())]
+    return sorted(timed, key=lambda r: r["C"])
 
 
 def channel_crossover(results: dict, family: str, dtype: str, impl: str = "polyphase",
@@ -121,3 +123,27 @@ def channel_crossover(results: dict, family: str, dtype: str, impl: str = "polyp
             f = math.log(q0) / (math.log(q0) - math.log(q1))
             return math.exp(math.log(c0) + f * (math.log(c1) - math.log(c0)))
     return None
+
+
+def layer_comparison_markdown(results: dict, dtype: str,
+                              impls: tuple[str, ...] = SWEEP_IMPLS) -> str:
+    """A Markdown pipe table of the conv suite's shapes in ``dtype``, one row per
+    implementation: forward and backward medians (ms), forward + backward over
+    PyTorch's, and the forward's fraction of the run's GEMM peak."""
+    conv = results["conv"]
+    by_key = {(t["impl"], t["shape"], t["pass"]): t for t in conv["timings"]
+              if t["dtype"] == dtype}
+    lines = ["| shape | implementation | forward ms | backward ms | fwd+bwd × PyTorch "
+             "| forward % of peak |", "|:---|:---|---:|---:|---:|---:|"]
+    for shape in conv["shapes"]:
+        ref = [by_key.get((REFERENCE, shape, p)) for p in ("forward", "backward")]
+        for k, impl in enumerate(i for i in impls if (i, shape, "forward") in by_key):
+            f, b = by_key[(impl, shape, "forward")], by_key.get((impl, shape, "backward"))
+            total = None if b is None or None in ref else (
+                (f["median_s"] + b["median_s"]) / (ref[0]["median_s"] + ref[1]["median_s"]))
+            lines.append(
+                f"| {shape if k == 0 else ''} | `{impl}` | {f['median_s'] * 1e3:,.2f} | "
+                f"{'–' if b is None else format(b['median_s'] * 1e3, ',.2f')} | "
+                f"{'–' if total is None else format(total, '.2f')} | "
+                f"{f['fraction_of_gemm_peak']:.0%} |")
+    return "\n".join(lines)

@@ -168,43 +168,50 @@ def plot_phases_2d(size: int | tuple[int, int] = 7, kernel: int | tuple[int, int
     return fig
 
 
-def plot_channel_sweep(results: dict, dtype: str = "float64") -> Figure:
+def plot_channel_sweep(results: dict, dtypes: tuple[str, ...] = ("float32", "float64")) -> Figure:
     """Time of forward + backward relative to PyTorch against the input channels C.
 
-    One panel per sweep family of ``results["polyphase"]`` (S2's geometry,
-    3x3 stride 1; S4's, 7x7 stride 2), one line per implementation, PyTorch the
-    dashed line at 1; log-log axes. Labels sit at the right end of each line.
+    One row of panels per dtype, one column per sweep family of
+    ``results["polyphase"]`` (S2's geometry, 3x3 stride 1; S4's, 7x7 stride 2),
+    one line per implementation, PyTorch the dashed line at 1; log-log axes.
+    Labels sit at the right end of each line.
     """
     from ..bench.polyphase_suite import sweep_rows  # noqa: PLC0415 (bench imports torch)
 
-    fig = Figure(figsize=(7.4, 3.4), dpi=100)
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, family in zip(axes, ("k3s1", "k7s2")):
-        rows = sweep_rows(results, family, dtype)
-        if not rows:
-            raise ValueError(f"results have no sweep family {family!r} in {dtype}")
-        g = results["polyphase"]["shapes"][rows[0]["shape"]]
-        title = (f"{g['FH']}×{g['FW']}, stride {g['stride']}, {g['H']}×{g['W']}, "
-                 f"{g['FN']} filters")
-        cs = [r["C"] for r in rows]
-        ax.axhline(1.0, color=IMPL_COLORS["torch"], linestyle="--", linewidth=1.2)
-        ax.text(cs[0], 1.04, "PyTorch", color=IMPL_COLORS["torch"], fontsize=_FONT, va="bottom")
-        for impl in ("vectorized", "polyphase"):
-            ratio = [r[impl]["total"] / r["torch"]["total"] for r in rows]
-            ax.plot(cs, ratio, marker="o", color=IMPL_COLORS[impl], linewidth=1.6)
-            ax.annotate(_LABELS[impl].replace(" layer", ""), (cs[-1], ratio[-1]),
-                        xytext=(4, 0), textcoords="offset points", va="center",
-                        fontsize=_FONT, color=IMPL_COLORS[impl])
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set_xticks(cs, [str(c) for c in cs])
-        ax.set_xlim(cs[0] / 1.3, cs[-1] * 4)
-        ax.set_title(title, fontsize=_FONT)
-        ax.set_xlabel("input channels C", fontsize=_FONT)
-        ax.tick_params(labelsize=_FONT)
-        ax.grid(True, which="major", color="#EEEEEE", linewidth=0.6)
-    axes[0].set_ylabel(f"time / PyTorch's ({dtype})", fontsize=_FONT)
+    fig = Figure(figsize=(7.4, 2.9 * len(dtypes) + 0.3), dpi=100)
+    axes = np.atleast_2d(fig.subplots(len(dtypes), 2, sharex="col"))
+    for row, dtype in enumerate(dtypes):
+        for ax, family in zip(axes[row], ("k3s1", "k7s2")):
+            _sweep_panel(ax, sweep_rows(results, family, dtype), results, family, dtype)
+            if row == 0:
+                g = results["polyphase"]["shapes"][sweep_rows(results, family, dtype)[0]["shape"]]
+                ax.set_title(f"{g['FH']}×{g['FW']}, stride {g['stride']}, {g['H']}×{g['W']}, "
+                             f"{g['FN']} filters", fontsize=_FONT)
+            if row == len(dtypes) - 1:
+                ax.set_xlabel("input channels C", fontsize=_FONT)
+        axes[row][0].set_ylabel(f"time / PyTorch's\n{dtype}", fontsize=_FONT)
     fig.tight_layout()
     return fig
+
+
+def _sweep_panel(ax: Axes, rows: list[dict], results: dict, family: str, dtype: str) -> None:
+    if not rows:
+        raise ValueError(f"results have no sweep family {family!r} in {dtype}")
+    cs = [r["C"] for r in rows]
+    ax.axhline(1.0, color=IMPL_COLORS["torch"], linestyle="--", linewidth=1.2)
+    ax.annotate("PyTorch", (cs[0], 1.0), xytext=(0, 3), textcoords="offset points",
+                color=IMPL_COLORS["torch"], fontsize=_FONT, va="bottom")
+    for impl in ("vectorized", "polyphase"):
+        ratio = [r[impl]["total"] / r["torch"]["total"] for r in rows]
+        ax.plot(cs, ratio, marker="o", color=IMPL_COLORS[impl], linewidth=1.6)
+        ax.annotate(_LABELS[impl].replace(" layer", ""), (cs[-1], ratio[-1]), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=_FONT,
+                    color=IMPL_COLORS[impl])
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    ax.set_xticks(cs, [str(c) for c in cs])
+    ax.set_xlim(cs[0] / 1.3, cs[-1] * 5)
+    ax.tick_params(labelsize=_FONT)
+    ax.grid(True, which="major", color="#EEEEEE", linewidth=0.6)
