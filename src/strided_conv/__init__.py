@@ -101,7 +101,10 @@ __all__ = [
     "FullSelfAttention",
     "time_attention",
     "loglog_slope",
-    # the polyphase chapter
+]
+
+# the polyphase chapter
+__all__ += [
     "PolyphaseConvolution",
     "polyphase_components",
     "polyphase_kernels",
