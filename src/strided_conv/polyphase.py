@@ -43,7 +43,7 @@ and the output; nothing has the col matrix's size.
 
 The transposed convolution (the layer's ``dx``) is the same identity read
 backwards: each tap adds ``W^T dout`` into a shifted block of its phase, and
-the phases are interleaved back (:func:`pixel_shuffle` when the sizes divide).
+the phases are interleaved back (:func:`~strided_conv.pixel_shuffle` when the sizes divide).
 """
 from __future__ import annotations
 
@@ -520,7 +520,7 @@ class PolyphaseConvolution:
         ``>= 1``.
     taps_per_product : int, optional, keyword-only
         Taps stacked into one product. Default: enough for ``taps*C >=``
-        :data:`MIN_DEPTH` (one tap per product, read in place, once
+        ``MIN_DEPTH`` (one tap per product, read in place, once
         ``C >= MIN_DEPTH``). ``1`` gives the pure shifted products.
 
     Attributes
@@ -648,7 +648,7 @@ def conv_transpose2d_polyphase(
     Each tap ``(u, v)`` of phase ``(r_h, r_w)`` adds ``W[:, :, u, v]^T x`` into
     phase ``(r_h, r_w)`` of the padded output, shifted by ``(q_h, q_w)``: every
     phase is a stride-1 transposed convolution with its sub-kernel, and the
-    phases are interleaved (:func:`pixel_shuffle` when the sizes divide).
+    phases are interleaved (:func:`~strided_conv.pixel_shuffle` when the sizes divide).
     Then the padding is dropped:
 
     .. math:: z[n, c, m s_h + r_h - p_h, \cdot] = \sum_{f} \sum_{(u, v) \in r}
