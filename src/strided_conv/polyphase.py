@@ -525,13 +525,12 @@ class PolyphaseConvolution:
 
     Attributes
     ----------
-    x : ndarray or None
-        The last input.
-    components : ndarray or None
-        Its polyphase components with the channel axis first, shape
-        ``(s_h, s_w, C, N, H_c, W_c)`` (:func:`polyphase_components` with
-        ``pad``, axes 2 and 3 swapped); refilled in place when the next input
-        has the same shape and dtype.
+    x, components : ndarray or None
+        The last input, and its polyphase components with the channel axis
+        first, shape ``(s_h, s_w, C, N, H_c, W_c)`` (:func:`polyphase_components`
+        with ``pad``, axes 2 and 3 swapped), saved by :meth:`forward` for
+        :meth:`backward`; the components are refilled in place when the next
+        input has the same shape and dtype.
     dW, db : ndarray or None
         Gradients set by :meth:`backward`.
 
