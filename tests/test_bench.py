@@ -441,3 +441,185 @@ def test_attention_target_judges_the_speedup_at_5000():
     assert ts["segment vs full attention"].met is True
     ts = {t.name: t for t in targets(_attention_results({1000: 30.0, 5000: 99.0}))}
     assert ts["segment vs full attention"].met is False
+
+
+# --- the polyphase layer and the sweep of C (issue 14) ------------------------------------
+
+from strided_conv.bench import DEFAULT_SUITES, SUITES  # noqa: E402
+from strided_conv.bench.cases import SWEEP_SHAPES, TINY_SWEEP_SHAPES  # noqa: E402
+from strided_conv.bench.cli import build_parser, config_from_args  # noqa: E402
+from strided_conv.bench.polyphase_suite import channel_crossover, sweep_rows  # noqa: E402
+from strided_conv.bench.report import (  # noqa: E402
+    padded_plus_output_bytes, polyphase_targets, polyphase_targets_markdown,
+)
+
+
+@pytest.fixture(scope="module")
+def sweep_results():
+    """A tiny run of the conv suite and the sweep, counting the timed repetitions."""
+    calls: list[str] = []
+    config = tiny_config(suites=("conv", "polyphase"))
+    return run(config, progress=False, command="pytest", tick=calls.append), calls, config
+
+
+def test_polyphase_is_in_the_conv_suite(tiny_results):
+    results, _ = tiny_results
+    assert "polyphase" in CONV_IMPLS and "polyphase" in results["implementations"]
+    whats = {c["what"] for c in results["conv"]["checks"]}
+    assert {"T2 float64 polyphase dx", "T2 float32 polyphase dW"} <= whats
+    rows = [m for m in results["conv"]["memory"] if m["impl"] == "polyphase"]
+    assert rows and all(m["peak_extra_bytes"] > 0 for m in rows)
+
+
+@given(shapes)
+@settings(max_examples=15, deadline=None)
+def test_padded_bytes_is_the_padded_input(shape):
+    x = conv_inputs(shape, "float32")["x"]
+    padded = np.pad(x, ((0, 0), (0, 0), (shape.pad,) * 2, (shape.pad,) * 2))
+    assert shape.padded_bytes("float32") == padded.nbytes
+
+
+def test_sweep_shapes_vary_only_the_channels():
+    for family in ("k3s1", "k7s2"):
+        group = {n: s for n, s in SWEEP_SHAPES.items() if n.startswith(family)}
+        assert len({(s.N, s.H, s.W, s.FN, s.FH, s.stride, s.pad) for s in group.values()}) == 1
+        assert all(n == f"{family}-C{s.C}" for n, s in group.items())
+        assert any(s.C == 1 for s in group.values()) and any(s.C >= 64 for s in group.values())
+    assert CONV_SHAPES["S2"].C in {s.C for n, s in SWEEP_SHAPES.items() if n.startswith("k3s1")}
+    assert CONV_SHAPES["S4"].C in {s.C for n, s in SWEEP_SHAPES.items() if n.startswith("k7s2")}
+
+
+def test_sweep_results_follow_the_schema_and_record_every_repetition(sweep_results):
+    results, calls, config = sweep_results
+    validate_results(results)
+    assert len(calls) == planned_repetitions(config)
+    sweep = results["polyphase"]
+    assert set(sweep["shapes"]) == set(TINY_SWEEP_SHAPES)
+    for t in sweep["timings"]:
+        assert len(t["times_s"]) == config.repeats
+        assert t["ratio_to_torch"] == pytest.approx(
+            t["median_s"] / next(r["median_s"] for r in sweep["timings"]
+                                 if r["impl"] == REFERENCE and
+                                 (r["shape"], r["dtype"], r["pass"]) ==
+                                 (t["shape"], t["dtype"], t["pass"])))
+    assert {t["impl"] for t in sweep["timings"]} == {"torch", "vectorized", "polyphase"}
+    assert all(c["ok"] for c in sweep["checks"])
+
+
+def test_all_runs_the_three_default_suites():
+    assert set(DEFAULT_SUITES) | {"polyphase"} == set(SUITES)
+    assert config_from_args(build_parser().parse_args([])).suites == DEFAULT_SUITES
+    assert config_from_args(build_parser().parse_args(["--suite", "polyphase"])).suites == (
+        "polyphase",)
+
+
+def test_results_without_the_sweep_stay_valid(tiny_results):
+    results = json.loads(json.dumps(tiny_results[0]))
+    results.pop("polyphase")  # as in files written before the sweep existed
+    validate_results(results)
+
+
+def test_schema_checks_the_sweep_when_present(sweep_results):
+    results = json.loads(json.dumps(sweep_results[0]))
+    del results["polyphase"]["timings"][0]["ratio_to_torch"]
+    with pytest.raises(SchemaError, match=r"polyphase'\]\['timings'\]\[0\]: missing key"):
+        validate_results(results)
+
+
+def test_a_wrong_polyphase_layer_aborts_the_sweep(monkeypatch):
+    class Off:
+        def __init__(self, runner):
+            self.runner = runner
+
+        def forward(self):
+            return self.runner.forward() * 1.001
+
+        def backward(self):
+            return self.runner.backward()
+
+    impl = CONV_IMPLS["polyphase"]
+    wrong = conv_impls.ConvImpl(lambda *a, **k: Off(impl.factory(*a, **k)), "off by 0.1%")
+    monkeypatch.setitem(conv_impls.CONV_IMPLS, "polyphase", wrong)
+    with pytest.raises(BenchMismatchError, match="polyphase out"):
+        run(tiny_config(suites=("polyphase",), dtypes=("float64",)), progress=False)
+
+
+def _sweep(times: dict[int, tuple[float, float]]) -> dict:
+    """Synthetic sweep: C -> (polyphase, vectorized) forward+backward time, torch 1."""
+    shapes, rows = {}, []
+    for c, (pp, vec) in times.items():
+        name = f"k3s1-C{c}"
+        shapes[name] = {"C": c}
+        for impl, t in (("polyphase", pp), ("vectorized", vec), ("torch", 1.0)):
+            rows += [{"shape": name, "dtype": "float64", "impl": impl, "pass": p, "median_s": t / 2}
+                     for p in ("forward", "backward")]
+    return {"polyphase": {"shapes": shapes, "timings": rows}}
+
+
+def test_sweep_rows_sum_the_passes_in_order_of_c():
+    rows = sweep_rows(_sweep({64: (1.0, 2.0), 1: (4.0, 1.0)}), "k3s1", "float64")
+    assert [r["C"] for r in rows] == [1, 64]
+    assert rows[0]["polyphase"]["total"] == 4.0 and rows[1]["vectorized"]["forward"] == 1.0
+    assert sweep_rows(_sweep({1: (1.0, 1.0)}), "k7s2", "float64") == []
+
+
+def test_channel_crossover_interpolates_in_log_c():
+    # ratio 2 at C = 1, 1/2 at C = 16: log-ratio linear in log C crosses 0 at C = 4.
+    assert channel_crossover(_sweep({1: (2.0, 1.0), 16: (1.0, 2.0)}), "k3s1",
+                             "float64") == pytest.approx(4.0)
+    assert channel_crossover(_sweep({1: (2.0, 1.0), 16: (3.0, 1.0)}), "k3s1", "float64") is None
+
+
+def _conv(rows: list[tuple[str, str, str, str, float]], memory=(), peak=100.0) -> dict:
+    timings = [{"impl": i, "shape": s, "dtype": d, "pass": p, "median_s": t,
+                "fraction_of_gemm_peak": 0.5 if p == "forward" else 0.0}
+               for i, s, d, p, t in rows]
+    return {"config": {"dtypes": ["float32", "float64"]},
+            "conv": {"timings": timings, "memory": list(memory), "gemm": [],
+                     "gemm_peak_gflops": {"float32": peak, "float64": peak},
+                     "shapes": {"S2": {"N": 1, "C": 2, "H": 4, "W": 4, "pad": 1, "FH": 3,
+                                       "FW": 3, "gemm_m": 16, "gemm_k": 18, "gemm_n": 2}}}}
+
+
+def test_polyphase_targets_judge_the_ratio_to_torch():
+    rows = [(i, s, "float32", p, t) for s in ("S2", "S3") for p in ("forward", "backward")
+            for i, t in (("torch", 1.0), ("polyphase", 1.2), ("vectorized", 1.5))]
+    ts = {t.name: t for t in polyphase_targets(_conv(rows))}
+    assert ts["polyphase float32 forward+backward vs PyTorch"].met is True
+    assert "S2 1.50" in ts["polyphase float32 forward+backward vs PyTorch"].reason
+    rows = [(i, s, "float32", p, t * (1.3 if i == "polyphase" else 1.0)) for i, s, _, p, t in rows]
+    ts = {t.name: t for t in polyphase_targets(_conv(rows))}
+    assert ts["polyphase float32 forward+backward vs PyTorch"].met is False
+    assert ts["polyphase float64 forward+backward vs PyTorch"].met is None
+
+
+def test_polyphase_memory_target_uses_padded_input_plus_output():
+    # S2 here: padded 1*2*6*6*4 = 288 bytes, output 128: the bound is 1.1 * 416.
+    row = {"impl": "polyphase", "pass": "forward", "shape": "S2", "dtype": "float32",
+           "out_bytes": 128, "col_bytes": 1152, "peak_extra_bytes": 450, "peak_repeat_bytes": 400}
+    assert padded_plus_output_bytes(_conv([]), row) == 416
+    t = polyphase_targets(_conv([], memory=[row]))[3]
+    assert t.met is True and "1.08" in t.measured
+    t = polyphase_targets(_conv([], memory=[row | {"peak_extra_bytes": 460}]))[3]
+    assert t.met is False
+    assert polyphase_targets(_conv([]))[3].met is None
+
+
+def test_polyphase_targets_markdown_has_one_bullet_per_target(tiny_results):
+    text = polyphase_targets_markdown(tiny_results[0])
+    assert text.count("\n- ") == len(polyphase_targets(tiny_results[0])) - 1 == 3
+
+
+def test_layer_comparison_markdown_has_a_row_per_shape_and_implementation(sweep_results):
+    from strided_conv.bench.polyphase_suite import layer_comparison_markdown
+
+    results = sweep_results[0]
+    text = layer_comparison_markdown(results, "float64")
+    lines = text.splitlines()
+    assert len(lines) == 2 + 3 * len(results["conv"]["shapes"])
+    assert all(line.count("|") == 7 for line in lines)
+    t = next(t for t in results["conv"]["timings"] if (t["impl"], t["shape"], t["dtype"],
+                                                         t["pass"]) == ("torch", "T1", "float64",
+                                                                        "forward"))
+    assert f"| T1 | `torch` | {t['median_s'] * 1e3:,.2f} |" in text
+    assert "| 1.00 |" in text  # PyTorch over itself

@@ -130,3 +130,19 @@ def test_relative_error_does_not_overflow():
 def test_relative_error_names_the_bad_argument(a, error, pattern):
     with pytest.raises(error, match=pattern):
         relative_error(a, np.zeros(1))
+
+
+def test_random_cases_with_dilation_fit_and_match_pytorch():
+    from strided_conv import Convolution
+    from strided_conv.gradcheck import layer_results, pytorch_reference, random_conv_case
+
+    rng = np.random.default_rng(1)
+    cases = [random_conv_case(rng, max_dilation=2) for _ in range(40)]
+    assert any(c.dilation != (1, 1) for c in cases) and any(c.dilation == (1, 1) for c in cases)
+    for case in cases[:15]:
+        ref, got = pytorch_reference(case), layer_results(Convolution, case)
+        for key in ref:
+            assert relative_error(got[key], ref[key]) <= 1e-10
+    # max_dilation=1 draws no dilation: the same stream as the default
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert np.array_equal(random_conv_case(a).x, random_conv_case(b, max_dilation=1).x)

@@ -26,6 +26,8 @@ CHAPTERS: dict[str, str] = {
     "strided_conv.rec": "ch-downconv-at-work",
     "strided_conv.figures.downconv_at_work": "ch-downconv-at-work",
     "strided_conv.original.paup_attention": "ch-downconv-at-work",
+    "strided_conv.polyphase": "ch-polyphase",
+    "strided_conv.figures.polyphase": "ch-polyphase",
     "strided_conv.bench": "ch-performance",
     "strided_conv.figures.performance": "ch-performance",
     "strided_conv.figures": "ch-output-size",

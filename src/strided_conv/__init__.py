@@ -8,8 +8,10 @@ Modules, in the order of the book's chapters:
 - :mod:`strided_conv.downconv`, :mod:`strided_conv.attention` -- PAUP's ``DownConv``
   with sizes that add up, and attention over its segments (chapter 3)
 - :mod:`strided_conv.paup`, :mod:`strided_conv.rec` -- PAUP's published attention layer
-  and a next-item recommender on MovieLens-100k (the chapter "DownConv at work")
-- :mod:`strided_conv.bench` -- the benchmark tool, ``python -m strided_conv.bench`` (chapter 4)
+  and a next-item recommender on MovieLens-100k (chapter 4)
+- :mod:`strided_conv.polyphase` -- the polyphase view of stride: ``PolyphaseConvolution``,
+  a layer without the col matrix, and transposed convolution read backwards (chapter 5)
+- :mod:`strided_conv.bench` -- the benchmark tool, ``python -m strided_conv.bench`` (chapter 6)
 - :mod:`strided_conv.figures` -- the figures of every chapter, one colour language
 """
 from .output_size import (
@@ -47,6 +49,15 @@ from .downconv import (
     package_outcome,
     second_conv_sizes,
     tiled_conv1d,
+)
+from .polyphase import (
+    PolyphaseConvolution,
+    conv_transpose2d_polyphase,
+    phase_terms,
+    pixel_shuffle,
+    pixel_unshuffle,
+    polyphase_components,
+    polyphase_kernels,
 )
 from .attention import FullSelfAttention, SegmentAttention, loglog_slope, time_attention
 from .attention import attention_flops
@@ -97,4 +108,15 @@ __all__ = [
     "attention_flops",
     # DownConv at work
     "ConvMultiHeadAttention",
+]
+
+# the polyphase chapter
+__all__ += [
+    "PolyphaseConvolution",
+    "polyphase_components",
+    "polyphase_kernels",
+    "phase_terms",
+    "conv_transpose2d_polyphase",
+    "pixel_shuffle",
+    "pixel_unshuffle",
 ]

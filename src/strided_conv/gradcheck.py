@@ -157,26 +157,33 @@ class ConvCase(NamedTuple):
     dout: np.ndarray
     stride: tuple[int, int]
     pad: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
 
 
-def random_conv_case(rng: np.random.Generator, dtype: type = np.float64) -> ConvCase:
+def random_conv_case(rng: np.random.Generator, dtype: type = np.float64,
+                     max_dilation: int = 1) -> ConvCase:
     """Draw a small random configuration and its arrays (standard normal entries).
 
     Sizes: ``N, C`` in 1..3, ``FN`` in 1..4, kernel sides in 1..5, strides in
     1..3, padding in 0..2 (each axis independently, so rectangles and
     non-dividing strides are common), input sides from the smallest that fits
-    up to 12.
+    up to 12. Dilation per axis in ``1..max_dilation`` (with the default 1 no
+    dilation is drawn and the random stream is the same as without it).
     """
     fh, fw = (int(v) for v in rng.integers(1, 6, size=2))
     stride = tuple(int(v) for v in rng.integers(1, 4, size=2))
     pad = tuple(int(v) for v in rng.integers(0, 3, size=2))
-    h = int(rng.integers(max(1, fh - 2 * pad[0]), 13))
-    w = int(rng.integers(max(1, fw - 2 * pad[1]), 13))
+    dil = ((1, 1) if max_dilation == 1
+           else tuple(int(v) for v in rng.integers(1, max_dilation + 1, size=2)))
+    span_h, span_w = dil[0] * (fh - 1) + 1, dil[1] * (fw - 1) + 1
+    h = int(rng.integers(max(1, span_h - 2 * pad[0]), max(13, span_h + 1)))
+    w = int(rng.integers(max(1, span_w - 2 * pad[1]), max(13, span_w + 1)))
     n, c, fn = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
-    oh = conv_output_size(h, fh, stride[0], pad[0])
-    ow = conv_output_size(w, fw, stride[1], pad[1])
+    oh = conv_output_size(h, fh, stride[0], pad[0], dil[0])
+    ow = conv_output_size(w, fw, stride[1], pad[1], dil[1])
     draw = lambda *shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
-    return ConvCase(draw(n, c, h, w), draw(fn, c, fh, fw), draw(fn), draw(n, fn, oh, ow), stride, pad)
+    return ConvCase(draw(n, c, h, w), draw(fn, c, fh, fw), draw(fn), draw(n, fn, oh, ow),
+                    stride, pad, dil)
 
 
 def pytorch_reference(case: ConvCase) -> dict[str, np.ndarray]:
@@ -187,14 +194,15 @@ def pytorch_reference(case: ConvCase) -> dict[str, np.ndarray]:
     import torch  # imported here: the rest of the package does not need it
 
     x, W, b = (torch.tensor(a, requires_grad=True) for a in (case.x, case.W, case.b))
-    out = torch.nn.functional.conv2d(x, W, b, stride=case.stride, padding=case.pad)
+    out = torch.nn.functional.conv2d(x, W, b, stride=case.stride, padding=case.pad,
+                                     dilation=case.dilation)
     out.backward(torch.tensor(case.dout))
     return {"out": out.detach().numpy(), "dx": x.grad.numpy(), "dW": W.grad.numpy(), "db": b.grad.numpy()}
 
 
 def layer_results(layer_cls: type, case: ConvCase) -> dict[str, np.ndarray]:
-    """Run ``layer_cls(W, b, stride, pad)`` forward and backward on ``case``."""
-    layer = layer_cls(case.W, case.b, stride=case.stride, pad=case.pad)
+    """Run ``layer_cls(W, b, stride, pad, dilation)`` forward and backward on ``case``."""
+    layer = layer_cls(case.W, case.b, stride=case.stride, pad=case.pad, dilation=case.dilation)
     out = layer.forward(case.x)
     dx = layer.backward(case.dout)
     return {"out": out, "dx": dx, "dW": layer.dW, "db": layer.db}

@@ -97,6 +97,16 @@ def _check_overflow(results: dict[str, np.ndarray], inputs: dict[str, np.ndarray
         )
 
 
+def _check_dout(dout: np.ndarray, expected: tuple[int, int, int, int], dtype: np.dtype) -> None:
+    """``dout`` must be an ndarray of the output's shape and the layer's dtype."""
+    if not isinstance(dout, np.ndarray):
+        raise TypeError(f"dout must be a numpy.ndarray, got {type(dout).__name__}")
+    if dout.shape != expected:
+        raise ValueError(f"dout must have the output's shape (N, FN, OH, OW) = {expected}, got {dout.shape}")
+    if dout.dtype != dtype:
+        raise TypeError(f"dout has dtype {dout.dtype} but the layer ran in {dtype}; no promotion")
+
+
 class Convolution:
     """A 2-D convolution layer (cross-correlation, as in every framework).
 
@@ -195,13 +205,7 @@ class Convolution:
         if self._geometry is None or self.col is None:
             raise ValueError("backward() called before forward(): there is no saved input")
         g = self._geometry
-        expected = (g.N, self.W.shape[0], g.OH, g.OW)
-        if not isinstance(dout, np.ndarray):
-            raise TypeError(f"dout must be a numpy.ndarray, got {type(dout).__name__}")
-        if dout.shape != expected:
-            raise ValueError(f"dout must have the output's shape (N, FN, OH, OW) = {expected}, got {dout.shape}")
-        if dout.dtype != self.col.dtype:
-            raise TypeError(f"dout has dtype {dout.dtype} but the layer ran in {self.col.dtype}; no promotion")
+        _check_dout(dout, (g.N, self.W.shape[0], g.OH, g.OW), self.col.dtype)
         return g
 
     def backward(self, dout: np.ndarray) -> np.ndarray:

@@ -4,10 +4,13 @@ Run it with ``python -m strided_conv.bench --help`` (or ``strided-conv-bench``);
 the book's committed results come from::
 
     python -m strided_conv.bench --suite all --out book/bench_results.json
+    python -m strided_conv.bench --suite conv,polyphase --impls torch,vectorized,polyphase \
+        --out book/polyphase_results.json
 
 or from Python with ``run(BenchConfig(...))``. Modules: ``config``
 (what to measure), ``cases`` (shapes, FLOP counts), ``conv_impls``
-and ``attention_suite`` (the implementation tables), ``timing``
+and ``attention_suite`` (the implementation tables), ``polyphase_suite``
+(the polyphase chapter's sweep of the input channels), ``timing``
 (interleaving, median, slopes), ``checks`` (agreement with PyTorch before
 timing), ``memory`` (tracemalloc), ``machine``, ``runner``,
 ``report`` (tables and target verdicts), ``schema``, ``cli``.
@@ -50,7 +53,7 @@ Checked by :func:`validate_results` against ``schema.SCHEMA``::
                          m, k, n, flops, times_s: [...], median_s, gflops}]
       gemm_peak_gflops {dtype: GFLOP/s}
       checks           [{what, max_abs_err, scale, rtol, ok}]
-      memory           [{shape, dtype, impl, pass, peak_extra_bytes (null for
+      memory           [{shape, dtype, impl, pass, padded_bytes, peak_extra_bytes (null for
                          torch), peak_repeat_bytes (forward only: a second
                          call on the same object, above the level before the
                          first), note, col_bytes, out_bytes}]
@@ -60,6 +63,8 @@ Checked by :func:`validate_results` against ``schema.SCHEMA``::
     downconv         null, or {batch, seq_len, hidden, checks,
                       timings: [{impl, pass: "forward"|"forward_backward",
                                  times_s, median_s}]}
+    polyphase        (optional) null, or {shapes, checks, timings: [as conv's,
+                      without fraction_of_gemm_peak]}: the sweep of C
     attention        null, or {hidden, batches: {n: batch}, checks,
                       timings: [{impl, n, batch, times_s, median_s,
                                  median_per_sequence_s}],
@@ -69,7 +74,7 @@ Times are seconds per call.
 """
 from .checks import BenchMismatchError, check_close, tolerance
 from .cli import main
-from .config import SUITES, BenchConfig, tiny_config
+from .config import DEFAULT_SUITES, SUITES, BenchConfig, tiny_config
 from .conv_impls import CONV_IMPLS, REFERENCE
 from .cases import CONV_SHAPES, TINY_SHAPES, ConvShape
 from .runner import run
@@ -77,7 +82,7 @@ from .schema import SCHEMA, SchemaError, validate_results
 from .timing import interleaved_order, interleaved_times, loglog_slope, median
 
 __all__ = [
-    "BenchConfig", "BenchMismatchError", "CONV_IMPLS", "CONV_SHAPES", "ConvShape",
+    "BenchConfig", "BenchMismatchError", "DEFAULT_SUITES", "CONV_IMPLS", "CONV_SHAPES", "ConvShape",
     "REFERENCE", "SCHEMA", "SUITES", "SchemaError", "TINY_SHAPES", "check_close",
     "interleaved_order", "interleaved_times", "loglog_slope", "main", "median", "run",
     "tiny_config", "tolerance", "validate_results",

@@ -17,7 +17,8 @@ import numpy as np
 from .._validation import check_int
 from ..output_size import conv_output_size
 
-__all__ = ["ConvShape", "CONV_SHAPES", "TINY_SHAPES", "conv_inputs"]
+__all__ = ["ConvShape", "CONV_SHAPES", "TINY_SHAPES", "SWEEP_SHAPES", "TINY_SWEEP_SHAPES",
+           "conv_inputs"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class ConvShape:
         m, k, _ = self.gemm_mkn
         return m * k * np.dtype(dtype).itemsize
 
+    def padded_bytes(self, dtype: np.dtype | type) -> int:
+        """Bytes of the zero-padded input ``(N, C, H + 2p, W + 2p)``."""
+        return (self.N * self.C * (self.H + 2 * self.pad) * (self.W + 2 * self.pad)
+                * np.dtype(dtype).itemsize)
+
     def out_bytes(self, dtype: np.dtype | type) -> int:
         """Bytes of the output ``(N, FN, OH, OW)``."""
         m, _, n = self.gemm_mkn
@@ -89,6 +95,23 @@ CONV_SHAPES: dict[str, ConvShape] = {
 TINY_SHAPES: dict[str, ConvShape] = {
     "T1": ConvShape(2, 3, 8, 8, 4, 3, 3, stride=1, pad=1),
     "T2": ConvShape(2, 4, 9, 9, 6, 3, 3, stride=2, pad=1),
+}
+
+
+#: The polyphase chapter's sweep of the input channels C (``--suite polyphase``):
+#: S2's geometry (3x3, stride 1, 32x32, 64 filters) and S4's (7x7, stride 2, 64
+#: filters) on 56x56 images, batch 16. Few channels make each shifted product thin.
+SWEEP_SHAPES: dict[str, ConvShape] = {
+    **{f"k3s1-C{c}": ConvShape(16, c, 32, 32, 64, 3, 3, stride=1, pad=1)
+       for c in (1, 2, 4, 8, 16, 32, 64, 128)},
+    **{f"k7s2-C{c}": ConvShape(16, c, 56, 56, 64, 7, 7, stride=2, pad=3)
+       for c in (1, 3, 8, 16, 32, 64)},
+}
+
+#: The sweep for ``--tiny``: two channel counts per geometry, small images.
+TINY_SWEEP_SHAPES: dict[str, ConvShape] = {
+    **{f"k3s1-C{c}": ConvShape(2, c, 8, 8, 4, 3, 3, stride=1, pad=1) for c in (1, 4)},
+    **{f"k7s2-C{c}": ConvShape(2, c, 11, 11, 4, 7, 7, stride=2, pad=3) for c in (1, 4)},
 }
 
 

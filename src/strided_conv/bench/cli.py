@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .checks import BenchMismatchError
-from .config import SUITES, BenchConfig, tiny_config
+from .config import DEFAULT_SUITES, SUITES, BenchConfig, tiny_config
 from .runner import DEFAULT_NOTE, run
 
 __all__ = ["main", "build_parser", "config_from_args"]
@@ -19,6 +19,8 @@ examples:
   python -m strided_conv.bench --suite all --out book/bench_results.json
   python -m strided_conv.bench --suite conv --shapes S1,S2 --dtypes float32 --repeats 5
   python -m strided_conv.bench --tiny --out /tmp/tiny.json     # a few seconds
+  python -m strided_conv.bench --suite conv,polyphase --impls torch,vectorized,polyphase \
+      --out book/polyphase_results.json       # the polyphase chapter's data
 
 Every implementation is checked against PyTorch before it is timed; a
 mismatch stops the run with an error. The JSON records the machine, the
@@ -43,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Time the NumPy convolution layers, DownConv and segment attention "
                     "against PyTorch, interleaved, and write the results as JSON.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--suite", default="all", help=f"all, or comma-separated from {','.join(SUITES)}")
+    p.add_argument("--suite", default="all",
+                   help=f"all ({','.join(DEFAULT_SUITES)}), or comma-separated from "
+                        f"{','.join(SUITES)}")
     p.add_argument("--shapes", type=_csv, help="conv shapes, e.g. S1,S2 (default: all; T1,T2 with --tiny)")
     p.add_argument("--dtypes", type=_csv, help="float32,float64 (default: both)")
     p.add_argument("--impls", type=_csv, help="conv implementations to include (torch always runs)")
@@ -68,7 +72,7 @@ _OPTION_FIELDS = {"shapes": "shapes", "dtypes": "dtypes", "impls": "impls", "rep
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
     """The :class:`BenchConfig` an argument namespace asks for (ValueError on bad values)."""
-    suites = SUITES if args.suite == "all" else _csv(args.suite)
+    suites = DEFAULT_SUITES if args.suite == "all" else _csv(args.suite)
     base = tiny_config() if args.tiny else BenchConfig()
     changes = {f: getattr(args, a) for a, f in _OPTION_FIELDS.items() if getattr(args, a) is not None}
     return replace(base, suites=suites, **changes)

@@ -9,9 +9,11 @@ import numpy as np
 from .._validation import check_int
 from .cases import CONV_SHAPES, TINY_SHAPES
 
-__all__ = ["BenchConfig", "SUITES", "tiny_config"]
+__all__ = ["BenchConfig", "SUITES", "DEFAULT_SUITES", "tiny_config"]
 
-SUITES = ("conv", "downconv", "attention")
+SUITES = ("conv", "downconv", "attention", "polyphase")
+#: What ``--suite all`` runs: the polyphase chapter's sweep of C is run on its own.
+DEFAULT_SUITES = ("conv", "downconv", "attention")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class BenchConfig:
     ``attention_repeats`` and a batch of ``attention_batch(n)``.
     """
 
-    suites: tuple[str, ...] = SUITES
+    suites: tuple[str, ...] = DEFAULT_SUITES
     shapes: tuple[str, ...] = tuple(CONV_SHAPES)
     dtypes: tuple[str, ...] = ("float32", "float64")
     impls: tuple[str, ...] | None = None

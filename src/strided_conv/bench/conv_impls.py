@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..layers import Convolution, SeedStyleConvolution, conv2d_naive
+from ..polyphase import PolyphaseConvolution
 from ..original import convolution as original
 
 __all__ = ["ConvImpl", "CONV_IMPLS", "REFERENCE", "TorchConvRunner", "LayerRunner",
@@ -137,6 +138,9 @@ CONV_IMPLS: dict[str, ConvImpl] = {
     "original": ConvImpl(_layer_factory(original.Convolution),
                          "strided_conv.original.convolution.Convolution: the seed as written",
                          dtypes=("float64",)),
+    "polyphase": ConvImpl(_layer_factory(PolyphaseConvolution),
+                          "strided_conv.PolyphaseConvolution: polyphase identity, blocked "
+                          "shifted products, no col"),
     "naive": ConvImpl(NaiveRunner, "strided_conv.conv2d_naive: seven Python loops",
                       max_forward_flops=NAIVE_MAX_FLOPS, has_backward=False, slow=True),
 }

@@ -114,15 +114,17 @@ def _memory(name: str, shape: ConvShape, arrays: dict) -> list[dict[str, Any]]:
 
 
 def run_case(sname: str, shape: ConvShape, dtype: str, config: BenchConfig,
-             tick: Tick) -> dict[str, Any]:
-    """Checks, memory and timings of every implementation on one shape and dtype."""
+             tick: Tick, names: list[str] | None = None, memory: bool = True) -> dict[str, Any]:
+    """Checks, memory (unless ``memory`` is False) and timings of the implementations
+    ``names`` (default: :func:`selected_impls`) on one shape and dtype."""
     arrays = conv_inputs(shape, dtype, config.seed)
-    names = selected_impls(config, shape, dtype)
+    names = selected_impls(config, shape, dtype) if names is None else names
     runners = {n: CONV_IMPLS[n].factory(**arrays, stride=shape.stride, pad=shape.pad) for n in names}
     checks = check_case(f"{sname} {dtype}", runners, dtype)
     memory = [row | {"shape": sname, "dtype": dtype, "col_bytes": shape.col_bytes(dtype),
-                     "out_bytes": shape.out_bytes(dtype)}
-              for n in names for row in _memory(n, shape, arrays)]
+                     "out_bytes": shape.out_bytes(dtype),
+                     "padded_bytes": shape.padded_bytes(dtype)}
+              for n in names for row in _memory(n, shape, arrays)] if memory else []
     timings = []
     for pass_ in ("forward", "backward"):
         fns = {n: getattr(r, pass_) for n, r in runners.items()

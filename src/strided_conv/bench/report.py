@@ -342,6 +342,111 @@ def targets_markdown(results: dict) -> str:
                       for t in targets(results))
 
 
+# --- the polyphase layer's targets (issue 14) --------------------------------------------
+
+__all__ += ["polyphase_targets", "polyphase_targets_markdown", "padded_plus_output_bytes"]
+
+POLYPHASE = "polyphase"
+
+
+def padded_plus_output_bytes(results: dict, row: dict) -> int | None:
+    """Bytes of the padded input plus the output for a memory row of the conv suite.
+
+    From the row's ``padded_bytes`` when the run recorded it, else from the shape.
+    """
+    padded = row.get("padded_bytes")
+    if padded is None:
+        s = ((results.get("conv") or {}).get("shapes") or {}).get(row["shape"])
+        if s is None:
+            return None
+        itemsize = 4 if row["dtype"] == "float32" else 8
+        padded = s["N"] * s["C"] * (s["H"] + 2 * s["pad"]) * (s["W"] + 2 * s["pad"]) * itemsize
+    return padded + row["out_bytes"]
+
+
+def _forward_fraction(results: dict, impl: str, shape: str, dtype: str) -> float | None:
+    for t in (results.get("conv") or {}).get("timings", []):
+        if (t["impl"], t["shape"], t["dtype"], t["pass"]) == (impl, shape, dtype, "forward"):
+            return t["fraction_of_gemm_peak"]
+    return None
+
+
+def _polyphase_gemm_peak(results: dict) -> Target:
+    values, why = {}, []
+    for d in _dtypes(results):
+        values[d] = _forward_fraction(results, POLYPHASE, "S2", d)
+        vec = _forward_fraction(results, "vectorized", "S2", d)
+        g = gemm_median(results, "S2", d)
+        peak = ((results.get("conv") or {}).get("gemm_peak_gflops") or {}).get(d)
+        shapes = ((results.get("conv") or {}).get("shapes") or {})
+        if values[d] is not None and vec is not None and g is not None and peak and "S2" in shapes:
+            s = shapes["S2"]
+            bare = 2 * s["gemm_m"] * s["gemm_k"] * s["gemm_n"] / g / 1e9 / peak
+            why.append(f"in {d} the polyphase forward reaches {values[d]:.0%} of the peak, the "
+                       f"im2col layer {vec:.0%}, one bare GEMM of the whole forward {bare:.0%}: "
+                       f"the polyphase layer makes F_H F_W = {s['FH'] * s['FW']} products of "
+                       f"depth C = {s['C']} per block instead of one of depth "
+                       f"{s['gemm_k']}")
+    reason = "; ".join(why) or "the forward or the GEMM was not timed"
+    return _verdict("polyphase forward at S2 vs GEMM peak",
+                    "polyphase forward at S2 reaches at least 60% of the measured GEMM peak",
+                    values, ".0%", lambda v: v >= 0.6, reason, reason)
+
+
+def _polyphase_vs_torch(results: dict, dtype: str, limit: float, shapes: tuple[str, ...],
+                        verb: str) -> Target:
+    values = {s: fwd_bwd_ratio(results, POLYPHASE, REFERENCE, s, dtype) for s in shapes}
+    vec = {s: fwd_bwd_ratio(results, "vectorized", REFERENCE, s, dtype) for s in shapes}
+    beside = ", ".join(f"{s} {v:.2f}" for s, v in vec.items() if v is not None)
+    reason = (f"the im2col layer measures {beside} in the same run" if beside
+              else "the im2col layer was not timed")
+    return _verdict(f"polyphase {dtype} forward+backward vs PyTorch",
+                    f"polyphase, {dtype}, forward+backward {verb} {limit:.2f}x PyTorch's time at "
+                    f"{', '.join(shapes)}", values, ".2f", lambda v: v <= limit, reason, reason)
+
+
+def _polyphase_memory(results: dict) -> Target:
+    from .cases import CONV_SHAPES  # noqa: PLC0415 (imports kept apart from the shared header)
+
+    rows = [m for m in (results.get("conv") or {}).get("memory", [])
+            if m["impl"] == POLYPHASE and m["pass"] == "forward" and m["shape"] in CONV_SHAPES]
+    req = ("polyphase forward peak extra memory at most 1.1x (padded input + output) at S1 to "
+           "S4, on a first and on a repeated call")
+    ratios, col = [], []
+    for m in rows:
+        ref = padded_plus_output_bytes(results, m)
+        for key in ("peak_extra_bytes", "peak_repeat_bytes"):
+            if ref and m.get(key) is not None:
+                ratios.append(m[key] / ref)
+        if m.get("peak_extra_bytes") is not None:
+            col.append(m["peak_extra_bytes"] / (m["col_bytes"] + m["out_bytes"]))
+    if not ratios:
+        return Target("polyphase forward peak memory", req, "not measured", None,
+                      "not (fully) measured in this run")
+    shapes = ", ".join(dict.fromkeys(m["shape"] for m in rows))
+    measured = f"{min(ratios):.2f} to {max(ratios):.2f} ({shapes}; every dtype, both calls)"
+    reason = (f"the components (the padded input, rearranged), the output and cache-sized "
+              f"blocks; {min(col):.2f} to {max(col):.2f} of what im2col's col + output take")
+    return Target("polyphase forward peak memory", req, measured, max(ratios) <= 1.1, reason)
+
+
+def polyphase_targets(results: dict) -> list[Target]:
+    """The polyphase layer's targets of issue 14, judged on the conv suite of ``results``."""
+    return [
+        _polyphase_gemm_peak(results),
+        _polyphase_vs_torch(results, "float32", 1.25, ("S2", "S3"), "within"),
+        _polyphase_vs_torch(results, "float64", 0.8, ("S2", "S3", "S4"), "at most"),
+        _polyphase_memory(results),
+    ]
+
+
+def polyphase_targets_markdown(results: dict) -> str:
+    """:func:`polyphase_targets` as a Markdown list, like :func:`targets_markdown`."""
+    mark = {True: "**met**", False: "**not met**", None: "**not measured**"}
+    return "\n".join(f"- {t.requirement}. Measured: {t.measured}. {mark[t.met]}: {t.reason}."
+                     for t in polyphase_targets(results))
+
+
 def summary_lines(results: dict) -> list[str]:
     """A short text summary for the terminal."""
     lines = [f"{results['machine']['cpu_model']}, {results['config']['threads']} thread(s), "
@@ -352,7 +457,8 @@ def summary_lines(results: dict) -> list[str]:
     if results.get("attention"):
         lines += ["", "attention (ms per sequence)", attention_table(results)]
     lines += [""] + [f"[{ {True: 'met', False: 'MISSED', None: '--'}[t.met]:>6}] "
-                     f"{t.requirement}: {t.measured}" for t in targets(results)]
+                     f"{t.requirement}: {t.measured}"
+                     for t in targets(results) + polyphase_targets(results)]
     return lines
 
 

@@ -17,6 +17,7 @@ from .attention_suite import (ATTENTION_IMPLS, DOWNCONV_IMPLS, planned_attention
                               run_attention_suite, run_downconv_suite)
 from .conv_impls import CONV_IMPLS
 from .conv_suite import planned_conv_repetitions, run_conv_suite
+from .polyphase_suite import planned_sweep_repetitions, run_polyphase_suite
 from .machine import load_average, machine_info
 from .schema import SCHEMA_VERSION, validate_results
 
@@ -43,7 +44,8 @@ def limited_threads(n: int) -> Iterator[None]:
 
 def planned_repetitions(config: BenchConfig) -> int:
     """Number of timed repetitions the run will make (the progress bar's total)."""
-    return planned_conv_repetitions(config) + planned_attention_repetitions(config)
+    return (planned_conv_repetitions(config) + planned_attention_repetitions(config)
+            + planned_sweep_repetitions(config))
 
 
 def run(config: BenchConfig, progress: bool = True, command: str | None = None,
@@ -80,6 +82,8 @@ def run(config: BenchConfig, progress: bool = True, command: str | None = None,
             "conv": run_conv_suite(config, on_call) if "conv" in config.suites else None,
             "downconv": run_downconv_suite(config, on_call) if "downconv" in config.suites else None,
             "attention": run_attention_suite(config, on_call) if "attention" in config.suites else None,
+            "polyphase": (run_polyphase_suite(config, on_call) if "polyphase" in config.suites
+                          else None),
         }
     bar.close()
     results = {

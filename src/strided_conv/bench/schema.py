@@ -1,9 +1,11 @@
 """The results JSON's schema, written as data, and a validator for it.
 
 A spec is a type (or tuple of types), a ``dict`` of required keys to specs, a
-one-element ``list`` ``[spec]`` (every element must match), or
-:class:`Nullable` (``None`` or the spec). Extra keys are allowed, so the schema
-can grow without breaking old files; missing or mistyped keys are errors.
+one-element ``list`` ``[spec]`` (every element must match), :class:`Nullable`
+(``None`` or the spec), or, as a value in a ``dict``, :class:`OptionalKey` (the
+key may be missing; files written before the key existed stay valid). Extra keys
+are allowed, so the schema can grow without breaking old files; missing or
+mistyped keys are errors.
 The module docstring of :mod:`strided_conv.bench` lists the same schema in prose.
 """
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "Nullable", "validate_results", "SchemaError"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Nullable", "OptionalKey", "validate_results",
+           "SchemaError"]
 
 SCHEMA_VERSION = 1
 NUM = (int, float)
@@ -19,6 +22,11 @@ NUM = (int, float)
 
 @dataclass(frozen=True)
 class Nullable:
+    spec: Any
+
+
+@dataclass(frozen=True)
+class OptionalKey:
     spec: Any
 
 
@@ -51,6 +59,11 @@ SCHEMA: dict[str, Any] = {
                       "checks": [CHECK], "memory": [MEMORY], "timings": [CONV_TIMING]}),
     "downconv": Nullable({"batch": int, "seq_len": int, "hidden": int, "checks": [CHECK],
                           "timings": [TIMING | {"pass": str}]}),
+    "polyphase": OptionalKey(Nullable({"shapes": {str: dict}, "checks": [CHECK],
+                                       "timings": [TIMING | {"shape": str, "dtype": str,
+                                                             "pass": str, "flops": int,
+                                                             "gflops": NUM,
+                                                             "ratio_to_torch": NUM}]})),
     "attention": Nullable({"hidden": int, "batches": {str: int}, "checks": [CHECK],
                            "timings": [TIMING | {"n": int, "batch": int,
                                                  "median_per_sequence_s": NUM}],
@@ -91,6 +104,10 @@ def _validate_dict(results: Any, spec: dict, path: str) -> None:
             validate_results(v, value_spec, f"{path}[{k!r}]")
         return
     for key, value_spec in spec.items():
+        if isinstance(value_spec, OptionalKey):
+            if key not in results:
+                continue
+            value_spec = value_spec.spec
         if key not in results:
             raise SchemaError(f"{path}: missing key {key!r}")
         validate_results(results[key], value_spec, f"{path}[{key!r}]")
