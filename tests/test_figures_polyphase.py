@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from strided_conv import unvisited_tail
 from strided_conv.figures import legibility_problems
+from strided_conv.figures.performance import IMPL_COLORS
 from strided_conv.figures.polyphase import plot_channel_sweep, plot_phases_1d, plot_phases_2d
 
 
@@ -85,6 +87,15 @@ def test_channel_sweep_is_legible_and_plots_ratios():
     ys = sorted(tuple(line.get_ydata()) for line in ax.get_lines() if len(line.get_ydata()) == 3)
     assert ys == [(0.5, 0.5, 0.5), (2.0, 2.0, 2.0)]
     assert "7×7, stride 2, 56×56, 64 filters" in _texts(fig)
+
+
+def test_channel_sweep_colours_are_the_performance_chapters():
+    """One implementation, one colour, book-wide (figures.performance.IMPL_COLORS)."""
+    ax = plot_channel_sweep(_sweep({"vectorized": 2.0, "polyphase": 0.5}), ("float64",)).axes[0]
+    by_ratio = {line.get_ydata()[0]: to_hex(line.get_color()) for line in ax.get_lines()}
+    assert by_ratio == {1.0: IMPL_COLORS["torch"].lower(),
+                        2.0: IMPL_COLORS["vectorized"].lower(),
+                        0.5: IMPL_COLORS["polyphase"].lower()}
 
 
 def test_channel_sweep_needs_the_sweep():

@@ -21,6 +21,7 @@ from .cases import SWEEP_SHAPES, TINY_SWEEP_SHAPES, ConvShape
 from .config import BenchConfig
 from .conv_impls import CONV_IMPLS, REFERENCE
 from .conv_suite import _repeats, run_case
+from .report import markdown_table
 
 __all__ = ["SWEEP_IMPLS", "sweep_shapes", "run_polyphase_suite", "planned_sweep_repetitions",
            "sweep_rows", "channel_crossover", "layer_comparison_markdown"]
@@ -133,17 +134,16 @@ def layer_comparison_markdown(results: dict, dtype: str,
     conv = results["conv"]
     by_key = {(t["impl"], t["shape"], t["pass"]): t for t in conv["timings"]
               if t["dtype"] == dtype}
-    lines = ["| shape | implementation | forward ms | backward ms | fwd+bwd × PyTorch "
-             "| forward % of peak |", "|:---|:---|---:|---:|---:|---:|"]
+    rows = []
     for shape in conv["shapes"]:
         ref = [by_key.get((REFERENCE, shape, p)) for p in ("forward", "backward")]
         for k, impl in enumerate(i for i in impls if (i, shape, "forward") in by_key):
             f, b = by_key[(impl, shape, "forward")], by_key.get((impl, shape, "backward"))
             total = None if b is None or None in ref else (
                 (f["median_s"] + b["median_s"]) / (ref[0]["median_s"] + ref[1]["median_s"]))
-            lines.append(
-                f"| {shape if k == 0 else ''} | `{impl}` | {f['median_s'] * 1e3:,.2f} | "
-                f"{'–' if b is None else format(b['median_s'] * 1e3, ',.2f')} | "
-                f"{'–' if total is None else format(total, '.2f')} | "
-                f"{f['fraction_of_gemm_peak']:.0%} |")
-    return "\n".join(lines)
+            rows.append([shape if k == 0 else "", f"`{impl}`", f"{f['median_s'] * 1e3:,.2f}",
+                         "–" if b is None else format(b["median_s"] * 1e3, ",.2f"),
+                         "–" if total is None else format(total, ".2f"),
+                         f"{f['fraction_of_gemm_peak']:.0%}"])
+    return markdown_table(["shape", "implementation", "forward ms", "backward ms",
+                           "fwd+bwd × PyTorch", "forward % of peak"], rows, "llrrrr")

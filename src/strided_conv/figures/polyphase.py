@@ -4,7 +4,8 @@ Every function returns a :class:`matplotlib.figure.Figure` in the book's colour
 language (:data:`strided_conv.figures.COLORS`): input cells blue, padding light
 grey, kernel taps orange (the window's colour), outputs bluish green, cells no
 window reads vermillion (the tail). Implementations in the sweep take the
-colours the Performance chapter gives them (:data:`IMPL_COLORS`).
+colours the Performance chapter gives them
+(:data:`strided_conv.figures.performance.IMPL_COLORS`).
 """
 from __future__ import annotations
 
@@ -19,16 +20,11 @@ from matplotlib.ticker import FuncFormatter
 from .._validation import check_int, check_pair
 from ..output_size import conv_output_size
 from ..polyphase import phase_taps
-from . import COLORS, OKABE_ITO
+from . import COLORS
+from .performance import IMPL_COLORS  # one colour per implementation, book-wide
 
-__all__ = ["IMPL_COLORS", "plot_phases_1d", "plot_phases_2d", "plot_channel_sweep"]
+__all__ = ["plot_phases_1d", "plot_phases_2d", "plot_channel_sweep"]
 
-#: Implementation -> colour, as in the Performance chapter's figures.
-IMPL_COLORS: dict[str, str] = {
-    "torch": OKABE_ITO["bluish_green"],
-    "vectorized": OKABE_ITO["blue"],
-    "polyphase": OKABE_ITO["sky_blue"],
-}
 _LABELS = {"torch": "PyTorch", "vectorized": "im2col layer", "polyphase": "polyphase layer"}
 
 _FONT = 10  # points: every text of these figures
