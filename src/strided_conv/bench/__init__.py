@@ -65,7 +65,9 @@ Checked by :func:`validate_results` against ``schema.SCHEMA``::
                                  times_s, median_s}]}
     polyphase        (optional) null, or {shapes, checks, timings: [as conv's,
                       without fraction_of_gemm_peak]}: the sweep of C
-    attention        null, or {hidden, batches: {n: batch}, checks,
+    attention        null, or {hidden, m_segments, k1, channel_reduction, tail (the
+                      segment layer's DownConv; missing in files written before they
+                      were recorded), batches: {n: batch}, checks,
                       timings: [{impl, n, batch, times_s, median_s,
                                  median_per_sequence_s}],
                       slopes: {impl: fitted log-log slope}}

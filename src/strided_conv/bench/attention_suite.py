@@ -9,7 +9,8 @@ Attention: ``n`` queries over keys/values, hidden 64, for each ``n`` with a
 batch that keeps one ``n x n`` score map per sequence within the budget
 (:meth:`BenchConfig.attention_batch`); times are reported per sequence, and a
 least-squares line through ``log(time per sequence)`` against ``log n`` gives
-each implementation's growth exponent.
+each implementation's growth exponent. The segment layer's ``m_segments``,
+``k1``, ``channel_reduction`` and ``tail`` are recorded with the results.
 """
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ def _check_attention(n: int, models: dict[str, nn.Module], x: torch.Tensor) -> l
 
 def run_attention_suite(config: BenchConfig, tick: Tick) -> dict[str, Any]:
     """Per n: check, then time every attention implementation (forward, no grad)."""
-    checks, timings = [], []
+    checks, timings, setting = [], [], {}
     with torch.no_grad():
         for n in config.attention_ns:
             batch = config.attention_batch(n)
@@ -177,10 +178,15 @@ def run_attention_suite(config: BenchConfig, tick: Tick) -> dict[str, Any]:
             times = _time(fns, config.attention_repeats, config, tick)
             timings += [{"impl": name, "n": n, "batch": batch, "times_s": t, "median_s": median(t),
                          "median_per_sequence_s": median(t) / batch} for name, t in times.items()]
-            del models, x, fns
+            # The segment layer's DownConv configuration, as built (the cost model needs
+            # it; the config does not hold m and k1): the same for every n.
+            dc = models["segment"].downconv
+            setting = {"m_segments": dc.m_segments, "k1": dc.k1,
+                       "channel_reduction": dc.channel_reduction, "tail": dc.tail}
+            del models, x, fns, dc
     slopes = {name: loglog_slope([t["n"] for t in timings if t["impl"] == name],
                                  [t["median_per_sequence_s"] for t in timings if t["impl"] == name])
               for name in ATTENTION_IMPLS} if len(set(config.attention_ns)) > 1 else {}
-    return {"hidden": config.hidden,
+    return {"hidden": config.hidden, **setting,
             "batches": {str(n): config.attention_batch(n) for n in config.attention_ns},
             "checks": checks, "timings": timings, "slopes": slopes}
