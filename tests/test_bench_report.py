@@ -1,22 +1,22 @@
-"""The chapter's tables and the attention cost model of ``strided_conv.bench.report``."""
+"""The chapter's tables and the attention cost model of ``strided_conv.bench.report``.
+
+The model itself, :func:`strided_conv.attention_flops`, is tested against PyTorch's FLOP
+counter in ``test_attention.py``; here only its use on a results file.
+"""
 from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 
 import pytest
-import torch
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
-from torch.utils.flop_counter import FlopCounterMode
 
-from strided_conv import FullSelfAttention, SegmentAttention, package_outcome
+from strided_conv import SegmentAttention, attention_flops
 from strided_conv.bench import run, tiny_config
 from strided_conv.bench.report import (
-    attention_markdown, attention_model, attention_ops, conv_markdown, downconv_markdown,
-    gemm_share_markdown, implementations, markdown_table, memory_markdown, shapes_markdown,
+    SETTING_KEYS, attention_markdown, attention_model, attention_setting, conv_markdown,
+    downconv_markdown, gemm_share_markdown, implementations, markdown_table, memory_markdown,
+    shapes_markdown,
 )
 
 COMMITTED = Path(__file__).resolve().parents[1] / "book" / "bench_results.json"
@@ -104,48 +104,45 @@ def test_shapes_memory_gemm_and_attention_tables(committed):
     assert dc[0][:3] == ["`functional`", "5.02", "1.00"]
 
 
-@pytest.mark.parametrize("n", [37, 200, 205, 1000])
-def test_attention_ops_match_torch_flop_counter(n):
-    """The matrix-product terms, times 2 FLOP, are exactly what PyTorch's FLOP counter sees."""
-    torch.manual_seed(0)
-    for impl, module in (("segment", SegmentAttention(n, 64)), ("full", FullSelfAttention(64))):
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            module(torch.randn(2, n, 64))
-        ops = attention_ops(impl, n, 64)
-        products = sum(v for k, v in ops.items() if not k.startswith("softmax"))
-        assert counter.get_total_flops() == 2 * 2 * products  # batch 2, 2 FLOP per multiply-add
-
-
-@settings(max_examples=15, deadline=None)
-@given(n=st.integers(40, 400), m=st.integers(1, 4), k1=st.integers(1, 10))
-def test_attention_ops_other_configurations_match_torch(n, m, k1):
-    assume(package_outcome(n, m, k1) != "refused")
-    torch.manual_seed(0)
-    module = SegmentAttention(n, 32, m_segments=m, k1=k1, channel_reduction=8)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(torch.randn(1, n, 32))
-    ops = attention_ops("segment", n, 32, m_segments=m, k1=k1, channel_reduction=8)
-    assert counter.get_total_flops() == 2 * sum(v for k, v in ops.items()
-                                                 if not k.startswith("softmax"))
-
-
-def test_attention_ops_projections_dominate_at_the_book_setting():
-    ops = attention_ops("segment", 5000, 64)
-    assert ops["projection of the n items (Q)"] / sum(ops.values()) > 0.8
-    full = attention_ops("full", 5000, 64)
-    assert full["scores Q K^T (n x n)"] == 5000 * 5000 * 64
-
-
-def test_attention_ops_rejects_unknown_implementations():
-    with pytest.raises(ValueError, match="impl must be 'segment', 'full' or 'sdpa'.*'polyphase'"):
-        attention_ops("polyphase", 100)
-
-
-def test_attention_model_divides_time_by_operations(committed):
+def test_attention_model_divides_time_by_the_flops_of_attention_flops(committed):
     rows = attention_model(committed)
     assert {r["impl"] for r in rows} == {"segment", "full", "sdpa"}
+    D = committed["attention"]["hidden"]
     for r in rows:
         t = next(t for t in committed["attention"]["timings"]
                  if (t["impl"], t["n"]) == (r["impl"], r["n"]))
-        assert r["ps_per_op"] * r["ops"] == pytest.approx(t["median_per_sequence_s"] * 1e12)
-    assert all(re.fullmatch(r"[a-z]+", r["impl"]) for r in rows)
+        assert r["ps_per_flop"] * r["flops"] == pytest.approx(t["median_per_sequence_s"] * 1e12)
+        n = r["n"]
+        if r["impl"] in ("full", "sdpa"):  # by hand: 3 projections, two n x n products, softmax
+            assert r["flops"] == 6 * n * D * D + 4 * n * n * D + 6 * n * n + 3 * n * D
+        else:
+            assert r["flops"] == sum(attention_flops(n, D, 4, 10, 16, "pad")["segment"].values())
+
+
+def test_attention_setting_falls_back_clearly_for_the_committed_file(committed):
+    """The committed run predates the recorded keys: SegmentAttention's defaults, flagged."""
+    assert not set(SETTING_KEYS) & set(committed["attention"])
+    assert attention_setting(committed) == {"m_segments": 4, "k1": 10, "channel_reduction": 16,
+                                            "tail": "pad", "recorded": False}
+
+
+def test_attention_setting_is_recorded_by_the_tool_and_used_by_the_model(tiny):
+    layer = SegmentAttention(tiny["attention"]["timings"][0]["n"], tiny["attention"]["hidden"])
+    assert attention_setting(tiny) == {"m_segments": layer.downconv.m_segments,
+                                       "k1": layer.downconv.k1,
+                                       "channel_reduction": layer.downconv.channel_reduction,
+                                       "tail": layer.downconv.tail, "recorded": True}
+    other = copy.deepcopy(tiny)
+    other["attention"]["m_segments"] = 8
+    before = {(r["impl"], r["n"]): r["flops"] for r in attention_model(tiny)}
+    after = {(r["impl"], r["n"]): r["flops"] for r in attention_model(other)}
+    for (impl, n), flops in after.items():
+        if impl == "segment":
+            want = attention_flops(n, tiny["attention"]["hidden"], 8, layer.downconv.k1,
+                                   layer.downconv.channel_reduction)["segment"]
+            assert flops == sum(want.values()) != before[(impl, n)]
+        else:
+            assert flops == before[(impl, n)]
+    del other["attention"]["k1"]
+    with pytest.raises(ValueError, match="all of .* or none, got only"):
+        attention_setting(other)

@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_int
 from .conv_impls import REFERENCE
 
 __all__ = ["Target", "conv_median", "gemm_median", "fwd_bwd_ratio", "memory_ratio", "conv_table",
@@ -19,7 +18,7 @@ __all__ = ["Target", "conv_median", "gemm_median", "fwd_bwd_ratio", "memory_rati
            "memory_table", "attention_table", "targets", "targets_markdown", "summary_lines",
            "markdown_table", "implementations", "shapes_markdown", "conv_markdown",
            "gemm_share_markdown", "memory_markdown", "downconv_markdown", "attention_markdown",
-           "attention_ops", "attention_model"]
+           "attention_setting", "attention_model", "SETTING_KEYS", "MODELLED"]
 
 HEAVY = ("S2", "S3", "S4")
 
@@ -311,7 +310,7 @@ def _target_slopes(results: dict) -> Target:
                  "(full attention: about 2)", values, ".2f", lambda v: v <= 1.2,
                  "every term of its cost (the projections of the n items, DownConv, the n x m "
                  "scores) is linear in n",
-                 "its time grows faster than its operation count, which is linear in n")
+                 "its time grows faster than its FLOP count, which is linear in n")
     extra = ", ".join(f"{k} {v:.2f}" for k, v in slopes.items() if k != "segment")
     return Target(t.name, t.requirement, f"{t.measured}; {extra}" if extra else t.measured,
                   t.met, t.reason)
@@ -642,97 +641,74 @@ def attention_markdown(results: dict) -> str:
 
 
 # --- A cost model of attention, every term counted ----------------------------------------
+#
+# One model for the whole book: :func:`strided_conv.attention_flops` (FLOPs, term by term,
+# tested against PyTorch's FlopCounterMode). Here it is only evaluated at the
+# configuration the run used.
 
-def _segment_attention_defaults() -> dict[str, int]:
-    """``m_segments``, ``k1``, ``channel_reduction`` that ``SegmentAttention(n, hidden)`` uses.
-
-    The benchmark builds ``SegmentAttention(n, hidden)``, so the model reads the same
-    defaults from the signature instead of repeating them.
-    """
-    from ..attention import SegmentAttention
-
-    params = inspect.signature(SegmentAttention).parameters
-    return {k: params[k].default for k in ("m_segments", "k1", "channel_reduction")}
+#: The DownConv configuration of the segment layer that the results record.
+SETTING_KEYS = ("m_segments", "k1", "channel_reduction", "tail")
 
 
-def attention_ops(impl: str, n: int, hidden: int = 64, m_segments: int | None = None,
-                  k1: int | None = None, channel_reduction: int | None = None) -> dict[str, int]:
-    r"""Operations of one forward pass over one sequence, term by term.
+def attention_setting(results: dict) -> dict[str, Any]:
+    """The segment layer's ``m_segments``, ``k1``, ``channel_reduction``, ``tail`` of a run.
 
-    One operation is one multiply-add of a matrix product or one softmax entry;
-    additions of biases and the ReLU (:math:`O(nD)`) are not counted. With
-    :math:`D` = ``hidden``, :math:`r` = ``channel_reduction``, :math:`L_1` and
-    :math:`k_2` from :func:`~strided_conv.downconv_sizes` (tail padded):
-
-    - ``"full"`` (and ``"sdpa"``, the same arithmetic): projections
-      :math:`3nD^2`, scores :math:`n^2 D`, softmax :math:`n^2`, weights times
-      values :math:`n^2 D`;
-    - ``"segment"``: query projection :math:`nD^2`, first convolution
-      :math:`L_1 k_1 D \lfloor D/r \rfloor`, second convolution
-      :math:`m k_2 D \lfloor D/r \rfloor`, key and value projections of the
-      segments :math:`2mD^2`, scores :math:`nmD`, softmax :math:`nm`, weights
-      times values :math:`nmD`.
-
-    Parameters
-    ----------
-    impl : {"segment", "full", "sdpa"}
-    n, hidden : int
-        Sequence length :math:`n` and hidden size :math:`D`.
-    m_segments, k1, channel_reduction : int, optional
-        DownConv's configuration; by default those of ``SegmentAttention(n, hidden)``.
+    Read from ``results["attention"]`` when the run recorded them
+    (``"recorded": True``). A file written before the tool recorded them falls
+    back to the defaults of :class:`~strided_conv.SegmentAttention`, the layer
+    the tool builds as ``SegmentAttention(n, hidden)`` (``"recorded": False``):
+    the caller should say so.
 
     Returns
     -------
     dict
-        Term name -> operations, in the order above.
+        The four keys of :data:`SETTING_KEYS` and ``"recorded"`` (bool).
 
     Raises
     ------
     ValueError
-        If ``impl`` has no model, or the DownConv configuration is infeasible.
+        If the results record only some of the four keys.
     """
-    from ..downconv import downconv_sizes
+    from ..attention import SegmentAttention  # noqa: PLC0415 (torch only when needed)
 
-    n = check_int("n", n, 1)
-    D = check_int("hidden", hidden, 1)
-    if impl in ("full", "sdpa"):
-        return {"projections of the n items (Q, K, V)": 3 * n * D * D,
-                "scores Q K^T (n x n)": n * n * D,
-                "softmax (n x n)": n * n,
-                "weights times V (n x n)": n * n * D}
-    if impl != "segment":
-        raise ValueError(f"impl must be 'segment', 'full' or 'sdpa' (the modelled attention "
-                         f"implementations), got {impl!r}")
-    cfg = _segment_attention_defaults()
-    m = cfg["m_segments"] if m_segments is None else m_segments
-    k1 = cfg["k1"] if k1 is None else k1
-    r = check_int("channel_reduction",
-                  cfg["channel_reduction"] if channel_reduction is None else channel_reduction, 1)
-    sizes = downconv_sizes(n, m, k1, "pad")
-    reduced = D // r
-    return {"projection of the n items (Q)": n * D * D,
-            "DownConv, first convolution": sizes.mid_length * k1 * D * reduced,
-            "DownConv, second convolution": m * sizes.k2 * D * reduced,
-            "projections of the m segments (K, V)": 2 * m * D * D,
-            "scores Q K^T (n x m)": n * m * D,
-            "softmax (n x m)": n * m,
-            "weights times V (n x m)": n * m * D}
+    att = results.get("attention") or {}
+    present = [k for k in SETTING_KEYS if k in att]
+    if present and len(present) < len(SETTING_KEYS):
+        raise ValueError(f"results['attention'] must record all of {SETTING_KEYS} or none, "
+                         f"got only {present}")
+    if present:
+        return {**{k: att[k] for k in SETTING_KEYS}, "recorded": True}
+    params = inspect.signature(SegmentAttention).parameters
+    return {**{k: params[k].default for k in SETTING_KEYS}, "recorded": False}
+
+
+#: The implementation whose FLOPs :func:`attention_flops` counts for each timed one
+#: (``sdpa`` runs full attention's arithmetic on the same projections).
+MODELLED = {"segment": "segment", "full": "full", "sdpa": "full"}
 
 
 def attention_model(results: dict) -> list[dict[str, Any]]:
-    """Measured time per modelled operation for every attention timing that has a model.
+    """Measured time per FLOP for every attention timing that has a model.
+
+    The FLOPs of one sequence's forward pass are the sum of the terms of
+    :func:`strided_conv.attention_flops` at the run's hidden size and the segment
+    layer's configuration (:func:`attention_setting`).
 
     Returns
     -------
     list of dict
-        ``{"impl", "n", "ops", "ps_per_op"}`` in the run's order: picoseconds of
-        measured median time per sequence for each operation of :func:`attention_ops`.
+        ``{"impl", "n", "flops", "ps_per_flop"}`` in the run's order: picoseconds
+        of measured median time per sequence for each FLOP.
     """
+    from ..attention import attention_flops  # noqa: PLC0415 (torch only when needed)
+
     att = results["attention"]
+    setting = {k: v for k, v in attention_setting(results).items() if k != "recorded"}
     out = []
     for t in att["timings"]:
-        if t["impl"] in ("segment", "full", "sdpa"):
-            ops = sum(attention_ops(t["impl"], t["n"], att["hidden"]).values())
-            out.append({"impl": t["impl"], "n": t["n"], "ops": ops,
-                        "ps_per_op": t["median_per_sequence_s"] / ops * 1e12})
+        if t["impl"] in MODELLED:
+            flops = sum(attention_flops(t["n"], att["hidden"], **setting)[MODELLED[t["impl"]]]
+                        .values())
+            out.append({"impl": t["impl"], "n": t["n"], "flops": flops,
+                        "ps_per_flop": t["median_per_sequence_s"] / flops * 1e12})
     return out
