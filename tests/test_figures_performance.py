@@ -42,7 +42,7 @@ def committed():
     return json.loads(COMMITTED.read_text())
 
 
-def with_new_impl(results: dict, name: str = "polyphase", like: str = "vectorized") -> dict:
+def with_new_impl(results: dict, name: str = "newcomer", like: str = "vectorized") -> dict:
     """A copy of ``results`` with a fake implementation ``name`` measured wherever ``like`` was."""
     new = copy.deepcopy(results)
     for key in ("timings", "memory"):
@@ -170,28 +170,50 @@ def test_attention_plot_names_every_line_with_its_slope(results):
     assert left.get_xscale() == left.get_yscale() == "log"
 
 
-def test_attention_plot_right_panel_is_time_per_counted_operation(committed):
+def test_attention_plot_right_panel_is_time_per_counted_flop(committed):
     right = plot_attention_scaling(committed).axes[1]
     model = attention_model(committed)
-    for line in right.get_lines():
-        rows = sorted((r["n"], r["ps_per_op"]) for r in model if r["impl"] == line.get_gid())
+    lines = right.get_lines()
+    assert {ln.get_gid() for ln in lines} == {"segment", "full", "sdpa"}
+    for line in lines:
+        rows = sorted((r["n"], r["ps_per_flop"]) for r in model if r["impl"] == line.get_gid())
         assert list(line.get_ydata()) == pytest.approx([ps for _, ps in rows])
+    assert right.get_ylabel() == "ps per counted FLOP"
+
+
+def _conv_figures(r: dict) -> list[Figure]:
+    return [plot_conv_times(r, "forward"), plot_conv_times(r, "backward"),
+            plot_ratio_to_torch(r), plot_memory(r)]
 
 
 def test_a_new_implementation_appears_without_code_changes(results):
-    """The polyphase layer (or any other) shows up in every conv figure once the JSON has it."""
+    """An implementation no suite registers shows up in every conv figure once the JSON has it,
+    in one colour that no listed implementation has."""
+    assert "newcomer" not in implementations(results["conv"]["timings"])
     new = with_new_impl(results)
-    for fig in (plot_conv_times(new, "forward"), plot_conv_times(new, "backward"),
-                plot_ratio_to_torch(new), plot_memory(new)):
-        assert "polyphase" in _row_names(fig)
-        dots = [d for ax in fig.axes for d in _dots(ax) if d.get_gid().startswith("polyphase")]
-        assert dots and {to_hex(d.get_color()) for d in dots} == {OKABE_ITO["sky_blue"].lower()}
+    for fig in _conv_figures(new):
+        assert "newcomer" in _row_names(fig)
+        dots = [d for ax in fig.axes for d in _dots(ax) if d.get_gid().startswith("newcomer")]
+        assert dots and {to_hex(d.get_color()) for d in dots} == {OKABE_ITO["black"].lower()}
         assert legibility_problems(fig) == []
-    unknown = with_new_impl(results, "winograd")
-    fig = plot_conv_times(unknown)
-    colours = {d.get_gid(): to_hex(d.get_color()) for d in _dots(fig.axes[0])}
-    assert colours["winograd"] in PALETTE
+    colours = {d.get_gid(): to_hex(d.get_color()) for d in _dots(plot_conv_times(new).axes[0])}
     assert len(set(colours.values())) == len(colours)  # one colour per implementation
+
+
+@pytest.mark.parametrize("which", ["tiny", "committed"])
+def test_every_implementation_has_its_one_colour_in_every_figure(which, results, committed):
+    """Dots and lines take their implementation's IMPL_COLORS entry, whatever the figure."""
+    r = results if which == "tiny" else committed
+    seen = set()
+    for fig in [*_conv_figures(r), plot_attention_scaling(r)]:
+        for ax in fig.axes:
+            for line in ax.get_lines():
+                impl = (line.get_gid() or "").split(" ")[0]
+                if impl in IMPL_COLORS:
+                    seen.add(impl)
+                    assert to_hex(line.get_color()) == IMPL_COLORS[impl].lower(), impl
+    assert seen == set(implementations(r["conv"]["timings"])) | set(
+        implementations(r["attention"]["timings"]))
 
 
 def test_impl_colors_are_distinct_and_from_the_palette():

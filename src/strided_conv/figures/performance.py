@@ -13,9 +13,10 @@ elements on the graph itself). The implementations, shapes and sequence lengths
 are those the results record, in the recorded order: an implementation added to
 the benchmark appears in every figure without a change here.
 
-Colours: one per implementation, from the Okabe-Ito palette
-(:data:`IMPL_COLORS`; an implementation not listed there takes the next unused
-palette colour, see :func:`impl_colors`).
+Colours: one per implementation, the same in every figure of the book that
+shows implementations (the polyphase chapter's too), from the Okabe-Ito palette
+(:data:`IMPL_COLORS`; an implementation not listed there takes a palette colour
+no listed implementation has, see :func:`impl_colors`).
 """
 from __future__ import annotations
 
@@ -32,10 +33,12 @@ from . import COLORS, COLUMN_WIDTH_IN, OKABE_ITO
 __all__ = ["IMPL_COLORS", "impl_colors", "plot_conv_times", "plot_ratio_to_torch",
            "plot_memory", "plot_attention_scaling"]
 
-#: Implementation -> colour. Convolutions: PyTorch bluish green, the package's
-#: vectorized layer blue, the seed-style layer orange, the original layer reddish
-#: purple, the naive loops vermillion, the polyphase layer sky blue. Attention:
-#: segments blue, full attention vermillion, PyTorch's SDPA bluish green.
+#: Implementation -> colour, by role: PyTorch's code bluish green (``torch``,
+#: ``sdpa``), the package's im2col layer and its segment attention blue
+#: (``vectorized``, ``segment``), the polyphase layer sky blue, the seed-style
+#: layer orange, the original layer reddish purple, the slowest baselines
+#: vermillion (the naive loops, full attention). Convolutions and attention never
+#: share a figure, so each figure shows one colour per implementation.
 IMPL_COLORS: dict[str, str] = {
     "torch": OKABE_ITO["bluish_green"],
     "vectorized": OKABE_ITO["blue"],
@@ -48,9 +51,11 @@ IMPL_COLORS: dict[str, str] = {
     "sdpa": OKABE_ITO["bluish_green"],
 }
 
-# Spare colours for implementations IMPL_COLORS does not know, in this order
-# (yellow last: it is the hardest to see on white).
-_SPARE = ("sky_blue", "reddish_purple", "orange", "black", "yellow")
+# Spare colours for implementations IMPL_COLORS does not know, in this order (yellow
+# last: it is the hardest to see on white). Only colours no listed implementation has,
+# so that a colour never means two implementations of one suite in two figures.
+_SPARE = tuple(name for name in ("black", "yellow")
+               if OKABE_ITO[name] not in IMPL_COLORS.values())
 
 FONT = 10  # points; every text of these figures, tick labels included
 # Jupyter's inline backend stores figures with bbox_inches="tight", which pads the
@@ -63,12 +68,12 @@ def impl_colors(names: Iterable[str]) -> dict[str, str]:
     """One distinct Okabe-Ito colour for each name.
 
     Names in :data:`IMPL_COLORS` keep their colour; any other name takes the
-    first palette colour not yet used by the given names (then, when all eight
-    are used, dark grey).
+    next palette colour that no implementation of :data:`IMPL_COLORS` has
+    (black, then yellow), and after those dark grey.
     """
     names = list(dict.fromkeys(names))
     colors = {n: IMPL_COLORS[n] for n in names if n in IMPL_COLORS}
-    spare = [OKABE_ITO[c] for c in _SPARE if OKABE_ITO[c] not in colors.values()]
+    spare = [OKABE_ITO[c] for c in _SPARE]
     for n in names:
         if n not in colors:
             colors[n] = spare.pop(0) if spare else COLORS["edge"]
@@ -291,9 +296,10 @@ def _end_labels(ax: Axes, items: list[tuple[float, float, str, str]], log_y: boo
 def plot_attention_scaling(results: dict) -> Figure:
     """Left: time per sequence against ``n`` (log-log), each line named with its fitted slope.
 
-    Right: the same times divided by the operations
-    ``strided_conv.bench.report.attention_ops`` counts (picoseconds per
-    operation): a flat line means the time grows exactly like the count.
+    Right: the same times divided by the FLOPs
+    :func:`strided_conv.attention_flops` counts (picoseconds per FLOP; see
+    :func:`~strided_conv.bench.report.attention_model`): a flat line means the
+    time grows exactly like the count.
     Implementations without a cost model appear on the left only.
     """
     att = results["attention"]
@@ -314,7 +320,7 @@ def plot_attention_scaling(results: dict) -> Figure:
         slope = att["slopes"].get(impl)
         ends_l.append((n[-1], ms[-1], impl if slope is None else f"{impl}, slope {slope:.2f}",
                        colors[impl]))
-        per_op = sorted((r["n"], r["ps_per_op"]) for r in model if r["impl"] == impl)
+        per_op = sorted((r["n"], r["ps_per_flop"]) for r in model if r["impl"] == impl)
         if per_op:
             n2, ps = np.array(per_op).T
             right.plot(n2, ps, **kw)
@@ -332,8 +338,8 @@ def plot_attention_scaling(results: dict) -> Figure:
     left.set_title("time", fontsize=FONT)
     lo, hi = left.get_ylim()
     _end_labels(left, ends_l, True, 0.065 * np.log10(hi / lo))
-    right.set_ylim(0, max([r["ps_per_op"] for r in model] + [1.0]) * 1.15)
-    right.set_ylabel("ps per counted operation", fontsize=FONT)
-    right.set_title("time / operation count", fontsize=FONT)
+    right.set_ylim(0, max([r["ps_per_flop"] for r in model] + [1.0]) * 1.15)
+    right.set_ylabel("ps per counted FLOP", fontsize=FONT)
+    right.set_title("time / FLOP count", fontsize=FONT)
     _end_labels(right, ends_r, False, 0.07 * right.get_ylim()[1])
     return fig
