@@ -298,7 +298,7 @@ def plot_attention_scaling(results: dict) -> Figure:
 
     Right: the same times divided by the FLOPs
     :func:`strided_conv.attention_flops` counts (picoseconds per FLOP; see
-    :func:`~strided_conv.bench.report.attention_model`): a flat line means the
+    ``strided_conv.bench.report.attention_model``): a flat line means the
     time grows exactly like the count.
     Implementations without a cost model appear on the left only.
     """
