@@ -182,9 +182,12 @@ def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int
     hidden_size = check_int("hidden_size", hidden_size, 1)
     batch = check_int("batch", batch, 0)
     repeats = check_int("repeats", repeats, 1)
-    if isinstance(models, str) or not models or any(m not in _TIMED for m in models):
+    # Strings first: an int is not iterable, a list not hashable, an array has no truth value.
+    chosen = list(models) if isinstance(models, Iterable) and not isinstance(models, str) else []
+    if not chosen or not all(isinstance(m, str) and m in _TIMED for m in chosen):
         raise ValueError(f"models must be a non-empty sequence of {_TIMED}, got {models!r}")
-    if clock not in _CLOCKS:
+    models = chosen
+    if not isinstance(clock, str) or clock not in _CLOCKS:
         raise ValueError(f"clock must be one of {tuple(_CLOCKS)}, got {clock!r}")
     seed = check_int("seed", seed, 0)
     if "segment" in models and hidden_size // _SEGMENT_REDUCTION < 1:
