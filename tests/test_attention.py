@@ -146,12 +146,15 @@ def test_attention_flops_scale_with_the_batch_and_stay_plain_ints():
     for name in one:
         assert {k: 3 * v for k, v in one[name].items()} == three[name]
         assert all(type(v) is int for v in three[name].values())
+    # an empty batch (accepted by every layer of the package) costs nothing
+    assert all(v == 0 and type(v) is int
+               for terms in attention_flops(200, batch=0).values() for v in terms.values())
 
 
 @pytest.mark.parametrize("kwargs, error, pattern", [
     ({"n": 0}, ValueError, r"n must be >= 1, got 0"),
     ({"n": 200.0}, TypeError, r"n must be an int, got 200.0"),
-    ({"n": 200, "batch": 0}, ValueError, r"batch must be >= 1, got 0"),
+    ({"n": 200, "batch": -1}, ValueError, r"batch must be >= 0, got -1"),
     ({"n": 200, "m_segments": 12}, ValueError, r"m_segments=12 is not feasible"),
     ({"n": 200, "hidden_size": 8}, ValueError, r"hidden_size // channel_reduction must be >= 1"),
 ])

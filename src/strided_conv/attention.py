@@ -306,7 +306,7 @@ def attention_flops(n: int, hidden_size: int = 64, m_segments: int = 4, k1: int 
         As in :class:`SegmentAttention`; only the segment layer depends on all but
         ``hidden_size``.
     batch : int, default 1
-        ``N``, the number of sequences.
+        ``N``, the number of sequences, ``>= 0`` (``0``: every term is 0).
 
     Returns
     -------
@@ -321,7 +321,7 @@ def attention_flops(n: int, hidden_size: int = 64, m_segments: int = 4, k1: int 
         ``hidden_size // channel_reduction < 1``.
     """
     n, d = check_int("n", n, 1), check_int("hidden_size", hidden_size, 1)
-    batch = check_int("batch", batch, 1)
+    batch = check_int("batch", batch, 0)  # an empty batch costs nothing, as in the layers
     reduced = d // check_int("channel_reduction", channel_reduction, 1)
     if reduced < 1:
         raise ValueError(f"hidden_size // channel_reduction must be >= 1, got {d} // "
