@@ -355,8 +355,9 @@ def phase_terms(
     Raises
     ------
     TypeError, ValueError
-        As :class:`~strided_conv.Convolution` for ``x``, ``W`` and the geometry
-        (an empty batch gives empty terms), and as :func:`polyphase_kernels`.
+        As :class:`~strided_conv.Convolution` for ``x``, ``W``, the geometry
+        (an empty batch gives empty terms) and overflow (a term that is ``inf``
+        or ``nan`` although ``x`` and ``W`` are finite), and as :func:`polyphase_kernels`.
 
     Notes
     -----
@@ -381,13 +382,15 @@ def phase_terms(
                       (*s, g.N, W4.shape[0], g.OH, g.OW), x4.itemsize, _because(g, "x.shape"))
     comp = polyphase_components(x4, s, p)
     terms = np.zeros((s[0], s[1], g.N, W4.shape[0], g.OH, g.OW), dtype=x4.dtype)
-    for rh in range(s[0]):
-        for rw in range(s[1]):
-            sub = subs[rh][rw]
-            for qh in range(sub.shape[2]):
-                for qw in range(sub.shape[3]):
-                    window = comp[rh, rw, :, :, qh:qh + g.OH, qw:qw + g.OW]
-                    terms[rh, rw] += np.einsum("fc,nchw->nfhw", sub[:, :, qh, qw], window)
+    with _overflow_checked_below():
+        for rh in range(s[0]):
+            for rw in range(s[1]):
+                sub = subs[rh][rw]
+                for qh in range(sub.shape[2]):
+                    for qw in range(sub.shape[3]):
+                        window = comp[rh, rw, :, :, qh:qh + g.OH, qw:qw + g.OW]
+                        terms[rh, rw] += np.einsum("fc,nchw->nfhw", sub[:, :, qh, qw], window)
+    _check_overflow({"the terms": terms}, {"x": x4, "W": W4})  # the layer's overflow rule
     return terms[0, :, :, :, 0] if one_d else terms
 
 
