@@ -1709,28 +1709,38 @@ def _padded(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return out
 
 
-def s_polyphase_components(data) -> Case:
+def _signal_or_image(data, name: str, axes: dict[str, tuple[int, int]],
+                     sizes: tuple[tuple[str, int, int], ...]) -> tuple[bool, dict, Any, str]:
+    """A 3-D signal (sometimes) or a 4-D image of any numeric dtype and layout, the
+    axis parameters (ints, or pairs for an image), and at most one bad thing:
+    returns ``(one_d, params, array, what)``, ``what`` a parameter name, ``name``
+    (not an array, or its size 0 on one axis: ``"empty size"``) or ``"ok"``."""
     one_d = rarely(data, 4, "1-D?")
-    params = {"stride": _axis_value(data, one_d, 1, 4, "stride", "beyond"),
-              "pad": _axis_value(data, one_d, 0, 3, "pad", "beyond")}
+    params = {k: _axis_value(data, one_d, lo, hi, k, "beyond") for k, (lo, hi) in axes.items()}
     dtype = data.draw(st.sampled_from(ARRAY_DTYPES), label="dtype")
-    shape = (data.draw(st.integers(0, 2), label="N"), data.draw(st.integers(1, 3), label="C"),
-             data.draw(st.integers(1, 7), label="H"), data.draw(st.integers(1, 7), label="W"))
-    if one_d:
-        shape = (shape[0], shape[1], 1, shape[3])
-    x = layout(data, values(data, shape, dtype))
-    x = x[:, :, 0] if one_d else x
-    bad = _maybe_bad_axis(data, params, {"stride": 1, "pad": 0}, one_d)
-    what = corruption(data, ["x", "empty size"], "corrupt x") if bad is None else "ok"
-    if what == "x":
-        x = _bad_ndim_array(data, [3, 4], "x")
+    shape = tuple(1 if one_d and i == 2 else data.draw(st.integers(lo, hi), label=label)
+                  for i, (label, lo, hi) in enumerate(sizes))
+    a = layout(data, values(data, shape, dtype))
+    a = a[:, :, 0] if one_d else a
+    bad = _maybe_bad_axis(data, params, {k: lo for k, (lo, _) in axes.items()}, one_d)
+    what = bad or corruption(data, [name, "empty size"], f"corrupt {name}")
+    if what == name:
+        a = _bad_ndim_array(data, [3, 4], name)
     elif what == "empty size":
-        x = np.zeros(x.shape[:-1] + (0,), dtype)
+        a = np.zeros(a.shape[:-1] + (0,), dtype)
+    return one_d, params, a, what
+
+
+def s_polyphase_components(data) -> Case:
+    one_d, params, x, what = _signal_or_image(
+        data, "x", {"stride": (1, 4), "pad": (0, 3)},
+        (("N", 0, 2), ("C", 1, 3), ("H", 1, 7), ("W", 1, 7)))
+    bad = what if what in params else None
     call = lambda: sc.polyphase_components(x, **params)  # noqa: E731
-    if what != "ok":
-        return invalid(call, "x")
     if bad:
         return invalid(call, bad)
+    if what != "ok":
+        return invalid(call, "x")
     (sh, sw), (ph, pw) = _axis_ints(params["stride"], one_d), _axis_ints(params["pad"], one_d)
     if one_d:
         ph = 0
@@ -1780,26 +1790,14 @@ def _brute_sub_kernels(W4: np.ndarray, s: tuple[int, int], d: tuple[int, int]) -
 
 
 def s_polyphase_kernels(data) -> Case:
-    one_d = rarely(data, 4, "1-D?")
-    params = {"stride": _axis_value(data, one_d, 1, 4, "stride", "beyond"),
-              "dilation": _axis_value(data, one_d, 1, 3, "dilation", "beyond")}
-    dtype = data.draw(st.sampled_from(ARRAY_DTYPES), label="dtype")
-    shape = (data.draw(st.integers(1, 2), label="FN"), data.draw(st.integers(1, 2), label="C"),
-             1 if one_d else data.draw(st.integers(1, 5), label="FH"),
-             data.draw(st.integers(1, 5), label="FW"))
-    W = layout(data, values(data, shape, dtype))
-    W = W[:, :, 0] if one_d else W
-    bad = _maybe_bad_axis(data, params, {"stride": 1, "dilation": 1}, one_d)
-    what = corruption(data, ["W", "no filter"], "corrupt W") if bad is None else "ok"
-    if what == "W":
-        W = _bad_ndim_array(data, [3, 4], "W")
-    elif what == "no filter":
-        W = np.zeros((0,) + W.shape[1:], dtype)
+    one_d, params, W, what = _signal_or_image(
+        data, "W", {"stride": (1, 4), "dilation": (1, 3)},
+        (("FN", 1, 2), ("C", 1, 2), ("FH", 1, 5), ("FW", 1, 5)))
     call = lambda: sc.polyphase_kernels(W, **params)  # noqa: E731
-    if what != "ok":
+    if what in params:
+        return invalid(call, what)
+    if what != "ok":  # not an array, or a kernel of width 0
         return invalid(call, "W")
-    if bad:
-        return invalid(call, bad)
     s, d = _axis_ints(params["stride"], one_d), _axis_ints(params["dilation"], one_d)
     W4 = np.asarray(W)[:, :, None] if one_d else np.asarray(W)
     if s[0] * s[1] > 10**7:  # the package lists at most 10**7 phases (LIST_LIMIT)
