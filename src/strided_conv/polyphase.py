@@ -594,6 +594,14 @@ class PolyphaseConvolution:
     ``H_c`` rows) are then copied out. Backward: ``dW`` from the same slices,
     ``dx`` by the transposed identity (:func:`conv_transpose2d_polyphase`).
 
+    Bad input is refused exactly as :class:`~strided_conv.Convolution` refuses
+    it (same exception, same message), an empty batch (``N = 0``) gives empty
+    outputs and ``dx`` with zero ``dW`` and ``db``, and the same overflow rule
+    holds: an output or gradient that is ``inf`` or ``nan`` although every
+    input is finite raises ``ValueError``. The only difference: where
+    Convolution would refuse a col matrix larger than any array can be, this
+    layer refuses components or an output that large.
+
     Parameters
     ----------
     W : ndarray, shape (FN, C, FH, FW)
@@ -610,14 +618,6 @@ class PolyphaseConvolution:
         Taps stacked into one product. Default: enough for ``taps*C >=``
         ``MIN_DEPTH`` (one tap per product, read in place, once
         ``C >= MIN_DEPTH``). ``1`` gives the pure shifted products.
-
-    Bad input is refused exactly as :class:`~strided_conv.Convolution` refuses
-    it (same exception, same message), an empty batch (``N = 0``) gives empty
-    outputs and ``dx`` with zero ``dW`` and ``db``, and the same overflow rule
-    holds: an output or gradient that is ``inf`` or ``nan`` although every
-    input is finite raises ``ValueError``. The only difference: where
-    Convolution would refuse a col matrix larger than any array can be, this
-    layer refuses components or an output that large.
 
     Attributes
     ----------
