@@ -169,7 +169,7 @@ def test_time_attention_times_only_the_models_asked_for():
     assert set(result) == {"n", "segment"} and len(result["segment"]) == 1
 
 
-@pytest.mark.parametrize("models", [(), "full", ("full", "sparse")])
+@pytest.mark.parametrize("models", [(), "full", ("full", "sparse"), 5, None, [["full"]]])
 def test_time_attention_rejects_unknown_models(models):
     with pytest.raises(ValueError, match=r"models must be a non-empty sequence of"):
         time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, models=models)
@@ -178,6 +178,8 @@ def test_time_attention_rejects_unknown_models(models):
 def test_time_attention_rejects_an_unknown_clock():
     with pytest.raises(ValueError, match=r"clock must be one of \('wall', 'cpu'\), got 'gpu'"):
         time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, clock="gpu")
+    with pytest.raises(ValueError, match=r"clock must be one of .* got \['wall'\]"):
+        time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, clock=["wall"])
 
 
 def test_time_attention_cpu_clock_gives_positive_times():
