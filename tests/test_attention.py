@@ -146,12 +146,15 @@ def test_attention_flops_scale_with_the_batch_and_stay_plain_ints():
     for name in one:
         assert {k: 3 * v for k, v in one[name].items()} == three[name]
         assert all(type(v) is int for v in three[name].values())
+    # an empty batch (accepted by every layer of the package) costs nothing
+    assert all(v == 0 and type(v) is int
+               for terms in attention_flops(200, batch=0).values() for v in terms.values())
 
 
 @pytest.mark.parametrize("kwargs, error, pattern", [
     ({"n": 0}, ValueError, r"n must be >= 1, got 0"),
     ({"n": 200.0}, TypeError, r"n must be an int, got 200.0"),
-    ({"n": 200, "batch": 0}, ValueError, r"batch must be >= 1, got 0"),
+    ({"n": 200, "batch": -1}, ValueError, r"batch must be >= 0, got -1"),
     ({"n": 200, "m_segments": 12}, ValueError, r"m_segments=12 is not feasible"),
     ({"n": 200, "hidden_size": 8}, ValueError, r"hidden_size // channel_reduction must be >= 1"),
 ])
@@ -166,7 +169,7 @@ def test_time_attention_times_only_the_models_asked_for():
     assert set(result) == {"n", "segment"} and len(result["segment"]) == 1
 
 
-@pytest.mark.parametrize("models", [(), "full", ("full", "sparse")])
+@pytest.mark.parametrize("models", [(), "full", ("full", "sparse"), 5, None, [["full"]]])
 def test_time_attention_rejects_unknown_models(models):
     with pytest.raises(ValueError, match=r"models must be a non-empty sequence of"):
         time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, models=models)
@@ -175,6 +178,8 @@ def test_time_attention_rejects_unknown_models(models):
 def test_time_attention_rejects_an_unknown_clock():
     with pytest.raises(ValueError, match=r"clock must be one of \('wall', 'cpu'\), got 'gpu'"):
         time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, clock="gpu")
+    with pytest.raises(ValueError, match=r"clock must be one of .* got \['wall'\]"):
+        time_attention((20,), hidden_size=16, repeats=1, m_segments=2, k1=2, clock=["wall"])
 
 
 def test_time_attention_cpu_clock_gives_positive_times():

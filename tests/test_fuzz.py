@@ -897,6 +897,7 @@ def _layer_case(data, make: Callable, backward: bool) -> Case:
         return invalid(call, *names)
     either = frozenset(names) if any(m.max(initial=0) > limit * 0.5 for m in bounds) else frozenset()
     tol = LAYER_TOL[dtype.newbyteorder("=")]
+    state.update(either=bool(either), bounds=bounds, tol=tol)
 
     def check(results: Any) -> None:
         results = results if isinstance(results, list) else [results]
@@ -908,9 +909,10 @@ def _layer_case(data, make: Callable, backward: bool) -> Case:
     return Case(call, check=check, either=either)
 
 
-def _make_layer(cls: type) -> Callable:
+def _make_layer(cls: type, **kwargs: Any) -> Callable:
     def make(x, W, b, params, state):
-        layer = cls(W, b, stride=params["stride"], pad=params["pad"], dilation=params["dilation"])
+        layer = cls(W, b, stride=params["stride"], pad=params["pad"], dilation=params["dilation"],
+                    **kwargs)
         out = layer.forward(x)
         if state.get("dout") is None:
             return out
@@ -921,6 +923,42 @@ def _make_layer(cls: type) -> Callable:
 
 def s_Convolution(data) -> Case:
     return _layer_case(data, _make_layer(sc.Convolution), backward=True)
+
+
+def s_PolyphaseConvolution(data) -> Case:
+    """Oracles: PyTorch (as for Convolution) and the im2col layer itself: the same
+    outcome on every input (the same exception and message when either refuses,
+    results that agree when both return); only where a float16 sum comes within
+    rounding of the largest float16 may one overflow and the other not."""
+    taps: Any = data.draw(st.sampled_from([None, None, 1, 2, 5]), label="taps_per_product")
+    if rarely(data, 10, "bad taps?"):
+        taps = data.draw(st.sampled_from([0, -1, 2.0, True, "2", np.float64(1.0)]), label="bad taps")
+        W, b = np.zeros((2, 1, 2, 2)), np.zeros(2)
+        return invalid(lambda: sc.PolyphaseConvolution(W, b, taps_per_product=taps),
+                       "taps_per_product")
+    polyphase, im2col_layer = (_make_layer(sc.PolyphaseConvolution, taps_per_product=taps),
+                               _make_layer(sc.Convolution))
+
+    def make(x, W, b, params, state):
+        outcomes = []
+        for run in (polyphase, im2col_layer):
+            try:
+                outcomes.append(run(x, W, b, params, state))
+            except (TypeError, ValueError) as err:
+                outcomes.append(err)
+        got, ref = outcomes
+        if isinstance(got, Exception) or isinstance(ref, Exception):
+            assert state.get("either") or (type(got), str(got)) == (type(ref), str(ref)), (
+                f"PolyphaseConvolution: {got!r}; Convolution: {ref!r}")
+            if isinstance(got, Exception):
+                raise got
+            return got
+        for g, r, bound in zip(got, ref, state["bounds"]):
+            assert g.shape == r.shape and g.dtype.newbyteorder("=") == r.dtype.newbyteorder("=")
+            diff = np.abs(g.astype(np.float64) - r.astype(np.float64))
+            assert (diff <= 2 * state["tol"] * (bound + 1)).all(), diff.max()
+        return got
+    return _layer_case(data, make, backward=True)
 
 
 def s_SeedStyleConvolution(data) -> Case:
@@ -1558,14 +1596,34 @@ def s_time_attention(data) -> Case:
     if bad is None and rarely(data, 4, "bad n_values?"):
         ns = data.draw(st.sampled_from([5, None, "abc", [0], [2.0], [1]]), label="bad n_values")
         bad = "n_values"  # [1]: k1=2 is longer than the sequence: DownConv refuses it
+    models: Any = data.draw(st.sampled_from([("full", "segment"), ("full",), ("segment",),
+                                             ["segment", "full"]]), label="models")
+    bad_models = [(), "full", ["fulll"], 5, None, [["full"]], {"full": 1}, ("full", 2)]
+    if bad is None and rarely(data, 6, "bad models?"):
+        models, bad = data.draw(st.sampled_from(bad_models), label="bad models"), "models"
+    kwargs["models"] = models
+    kwargs["clock"] = data.draw(st.sampled_from(["wall", "cpu"]), label="clock")
+    if bad is None and rarely(data, 8, "bad clock?"):
+        kwargs["clock"] = data.draw(st.sampled_from(["CPU", "", None, ["wall"], 1]), label="bad clock")
+        bad = "clock"
+    if bad in ("hidden_size", "n_values") and "segment" not in models:
+        # only the segment model needs hidden_size >= 16 and a sequence DownConv accepts
+        value = kwargs["hidden_size"] if bad == "hidden_size" else ns
+        if bad == "hidden_size" and type(value) is int and value >= 1:
+            bad = None
+        if bad == "n_values" and value == [1]:
+            bad = None
     call = lambda: sc.time_attention(ns, **kwargs)  # noqa: E731
     if bad:
         return invalid(call, bad)
     threads = torch.get_num_threads()
+    timed = [m for m in ("full", "segment") if m in models]
 
     def check(result: Any) -> None:
-        assert result["n"] == ns and len(result["full"]) == len(result["segment"]) == len(ns)
-        assert all(isinstance(t, float) and 0 < t < 60 for t in result["full"] + result["segment"])
+        assert sorted(result) == sorted(["n", *timed]) and result["n"] == [int(n) for n in ns]
+        times = [t for m in timed for t in result[m]]
+        assert all(len(result[m]) == len(ns) for m in timed)
+        assert all(isinstance(t, float) and 0 <= t < 60 for t in times)
         assert torch.get_num_threads() == threads
     return Case(call, check=check)
 
@@ -1604,6 +1662,608 @@ def s_loglog_slope(data) -> Case:
     return Case(call, check=check)
 
 
+# ---------------------------------------------------------------- the polyphase view
+def _bad_ndim_array(data, ndims: list[int], label: str) -> Any:
+    """Something an array parameter accepting ``ndims`` dimensions must refuse."""
+    kind = data.draw(st.sampled_from(["type", "tensor", "ndim", "object", "str", "datetime"]),
+                     label=label)
+    shape = (1,) * ndims[-1]
+    if kind == "type":
+        return data.draw(st.sampled_from(NOT_ARRAYS[:3]), label=label)
+    if kind == "tensor":
+        return torch.zeros(shape)
+    if kind == "ndim":
+        return np.zeros((1,) * data.draw(st.sampled_from([0, 2, 5]), label=label))
+    return np.zeros(shape, dtype={"object": object, "str": "U1", "datetime": "datetime64[s]"}[kind])
+
+
+def _axis_value(data, one_d: bool, lo: int, hi: int, label: str, huge: bool | str) -> Any:
+    """One int (a 1-D signal), or an int or pair (an image)."""
+    return good_int(data, lo, hi, label, huge) if one_d else pair(data, lo, hi, label, huge)
+
+
+def _axis_ints(v: Any, one_d: bool) -> tuple[int, int]:
+    """(row, column) values; a 1-D signal's row axis is trivial (fixed up by the caller)."""
+    return (1, int(v)) if one_d else as_pair(v)
+
+
+def _maybe_bad_axis(data, params: dict[str, Any], minima: dict[str, int], one_d: bool) -> str | None:
+    """Sometimes one of ``params`` made bad; a pair is bad for a 1-D signal."""
+    if not rarely(data, 4, "corrupt?"):
+        return None
+    name = data.draw(st.sampled_from(sorted(minima)), label="corrupted parameter")
+    if one_d and data.draw(st.booleans(), label=f"{name} as pair?"):
+        params[name] = (minima[name] + 1, minima[name] + 1)  # a 1-D signal takes an int
+    else:
+        params[name] = (bad_int if one_d else bad_pair)(data, minima[name], name)
+    return name
+
+
+def _padded(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+    """The zero-padded input, entry by entry (no np.pad)."""
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    for r in range(h):
+        for col in range(w):
+            out[:, :, r + ph, col + pw] = x[:, :, r, col]
+    return out
+
+
+def _signal_or_image(data, name: str, axes: dict[str, tuple[int, int]],
+                     sizes: tuple[tuple[str, int, int], ...]) -> tuple[bool, dict, Any, str]:
+    """A 3-D signal (sometimes) or a 4-D image of any numeric dtype and layout, the
+    axis parameters (ints, or pairs for an image), and at most one bad thing:
+    returns ``(one_d, params, array, what)``, ``what`` a parameter name, ``name``
+    (not an array, or its size 0 on one axis: ``"empty size"``) or ``"ok"``."""
+    one_d = rarely(data, 4, "1-D?")
+    params = {k: _axis_value(data, one_d, lo, hi, k, "beyond") for k, (lo, hi) in axes.items()}
+    dtype = data.draw(st.sampled_from(ARRAY_DTYPES), label="dtype")
+    shape = tuple(1 if one_d and i == 2 else data.draw(st.integers(lo, hi), label=label)
+                  for i, (label, lo, hi) in enumerate(sizes))
+    a = layout(data, values(data, shape, dtype))
+    a = a[:, :, 0] if one_d else a
+    bad = _maybe_bad_axis(data, params, {k: lo for k, (lo, _) in axes.items()}, one_d)
+    what = bad or corruption(data, [name, "empty size"], f"corrupt {name}")
+    if what == name:
+        a = _bad_ndim_array(data, [3, 4], name)
+    elif what == "empty size":
+        a = np.zeros(a.shape[:-1] + (0,), dtype)
+    return one_d, params, a, what
+
+
+def s_polyphase_components(data) -> Case:
+    one_d, params, x, what = _signal_or_image(
+        data, "x", {"stride": (1, 4), "pad": (0, 3)},
+        (("N", 0, 2), ("C", 1, 3), ("H", 1, 7), ("W", 1, 7)))
+    bad = what if what in params else None
+    call = lambda: sc.polyphase_components(x, **params)  # noqa: E731
+    if bad:
+        return invalid(call, bad)
+    if what != "ok":
+        return invalid(call, "x")
+    (sh, sw), (ph, pw) = _axis_ints(params["stride"], one_d), _axis_ints(params["pad"], one_d)
+    if one_d:
+        ph = 0
+    x4 = np.asarray(x)[:, :, None] if one_d else np.asarray(x)
+    n, c, h, w = x4.shape
+    hc, wc = -(-(h + 2 * ph) // sh), -(-(w + 2 * pw) // sw)
+    if too_big(sh, sw, n, c, hc, wc, itemsize=x4.itemsize):
+        return invalid(call, "stride", "pad")
+    padded = _padded(x4, ph, pw)
+    expected = np.zeros((sh, sw, n, c, hc, wc), dtype=x4.dtype)
+    for rh in range(sh):
+        for rw in range(sw):
+            for a in range(hc):
+                for b_ in range(wc):
+                    if a * sh + rh < h + 2 * ph and b_ * sw + rw < w + 2 * pw:
+                        expected[rh, rw, :, :, a, b_] = padded[:, :, a * sh + rh, b_ * sw + rw]
+    expected = expected[0, :, :, :, 0] if one_d else expected
+
+    def check(comp: Any) -> None:
+        assert isinstance(comp, np.ndarray) and comp.dtype == x4.dtype
+        assert comp.shape == expected.shape and np.array_equal(comp, expected)
+    return Case(call, check=check)
+
+
+def _brute_sub_kernels(W4: np.ndarray, s: tuple[int, int], d: tuple[int, int]) -> list:
+    """Entry (q_h, q_w) of phase (r_h, r_w) is the tap (u, v) with u d_h = q_h s_h + r_h
+    and v d_w = q_w s_w + r_w, found by trying every tap; zero where none is."""
+    fn, c, fh, fw = W4.shape
+    result = []
+    for rh in range(s[0]):
+        row = []
+        for rw in range(s[1]):
+            us = [u for u in range(fh) if (u * d[0]) % s[0] == rh]
+            vs = [v for v in range(fw) if (v * d[1]) % s[1] == rw]
+            kh = max((u * d[0] // s[0] for u in us), default=-1) + 1
+            kw = max((v * d[1] // s[1] for v in vs), default=-1) + 1
+            sub = np.zeros((fn, c, kh, kw), dtype=W4.dtype)
+            for qh in range(kh):
+                for qw in range(kw):
+                    for u in range(fh):
+                        for v in range(fw):
+                            if u * d[0] == qh * s[0] + rh and v * d[1] == qw * s[1] + rw:
+                                sub[:, :, qh, qw] = W4[:, :, u, v]
+            row.append(sub)
+        result.append(row)
+    return result
+
+
+def s_polyphase_kernels(data) -> Case:
+    one_d, params, W, what = _signal_or_image(
+        data, "W", {"stride": (1, 4), "dilation": (1, 3)},
+        (("FN", 1, 2), ("C", 1, 2), ("FH", 1, 5), ("FW", 1, 5)))
+    call = lambda: sc.polyphase_kernels(W, **params)  # noqa: E731
+    if what in params:
+        return invalid(call, what)
+    if what != "ok":  # not an array, or a kernel of width 0
+        return invalid(call, "W")
+    s, d = _axis_ints(params["stride"], one_d), _axis_ints(params["dilation"], one_d)
+    W4 = np.asarray(W)[:, :, None] if one_d else np.asarray(W)
+    if s[0] * s[1] > 10**7:  # the package lists at most 10**7 phases (LIST_LIMIT)
+        return invalid(call, "stride")
+    fn, c, fh, fw = W4.shape
+    if too_big(fn, c, (fh - 1) * d[0] // s[0] + 1, (fw - 1) * d[1] // s[1] + 1,
+               itemsize=W4.itemsize):
+        return invalid(call, "dilation", "stride")
+    expected = _brute_sub_kernels(W4, s, d)
+    if one_d:
+        expected = [sub[:, :, 0] for sub in expected[0]]
+
+    def check(got: Any) -> None:
+        flat_got = got if one_d else [a for row in got for a in row]
+        flat_want = expected if one_d else [a for row in expected for a in row]
+        assert isinstance(got, list) and len(flat_got) == len(flat_want)
+        for g, w in zip(flat_got, flat_want):
+            assert isinstance(g, np.ndarray) and g.dtype == w.dtype and g.shape == w.shape
+            assert np.array_equal(g, w)
+    return Case(call, check=check)
+
+
+def _brute_terms(x4, W4, s, p, d, OH, OW) -> np.ndarray:
+    """T[r_h, r_w] sums the taps (u, v) with u d_h mod s_h = r_h, v d_w mod s_w = r_w:
+    the strided convolution's definition, one tap at a time, sorted by phase."""
+    xp = _padded(x4.astype(np.float64), p[0], p[1])
+    fn, _, fh, fw = W4.shape
+    terms = np.zeros((s[0], s[1], x4.shape[0], fn, OH, OW))
+    for u in range(fh):
+        for v in range(fw):
+            window = xp[:, :, u * d[0]:u * d[0] + s[0] * (OH - 1) + 1:s[0],
+                        v * d[1]:v * d[1] + s[1] * (OW - 1) + 1:s[1]]
+            terms[(u * d[0]) % s[0], (v * d[1]) % s[1]] += np.einsum(
+                "fc,nchw->nfhw", W4[:, :, u, v].astype(np.float64), window)
+    return terms
+
+
+def s_phase_terms(data) -> Case:
+    one_d = rarely(data, 4, "1-D?")
+    geo = draw_geometry(data, huge=False, p_bad=10**6, kernel_is_a_parameter=False)
+    if one_d:
+        geo.shape = (geo.shape[0], geo.shape[1], 1, geo.shape[3])
+        geo.params["filter_h"] = 1
+        for k in ("stride", "pad", "dilation"):
+            geo.params[k] = as_pair(geo.params[k])[1]
+    params = {k: geo.params[k] for k in ("stride", "pad", "dilation")}
+    bad = _maybe_bad_axis(data, params, {"stride": 1, "pad": 0, "dilation": 1}, one_d)
+    dtype = np.dtype(data.draw(st.sampled_from(LAYER_DTYPES), label="dtype"))
+    fn = data.draw(st.integers(1, 2), label="FN")
+    fh, fw = int(geo.params["filter_h"]), int(geo.params["filter_w"])
+    x = layout(data, values(data, geo.shape, dtype, "x"), "x layout", False)
+    W = values(data, (fn, geo.shape[1], fh, fw), dtype, "W")
+    if one_d:
+        x, W = x[:, :, 0], W[:, :, 0]
+    what = corruption(data, ["x", "W", "dims", "dtype", "channels", "W int"], "corrupt") \
+        if bad is None else "ok"
+    if what == "x":
+        x = _bad_ndim_array(data, [3, 4], "x")
+    elif what == "W":
+        W = _bad_ndim_array(data, [3, 4], "W")
+    elif what == "dims":  # one a signal, the other an image
+        W = W[:, :, None] if one_d else W[:, :, 0]
+    elif what == "dtype":
+        x = x.astype(np.float64 if dtype != np.float64 else np.float32)
+    elif what == "channels":
+        x = np.zeros(x.shape[:1] + (x.shape[1] + 1,) + x.shape[2:], dtype)
+    elif what == "W int":
+        W, x = W.astype(np.int64), x.astype(np.int64)
+    call = lambda: sc.phase_terms(x, W, **params)  # noqa: E731
+    names = {"x": ("x",), "W": ("W",), "dims": ("x", "W"), "dtype": ("x",), "channels": ("x",),
+             "W int": ("W",)}
+    if what in names:
+        return invalid(call, *names[what])
+    if bad:
+        return invalid(call, bad)
+    s, p, d = (_axis_ints(params[k], one_d) for k in ("stride", "pad", "dilation"))
+    if one_d:
+        p = (0, p[1])
+    x4 = np.asarray(x)[:, :, None] if one_d else np.asarray(x)
+    W4 = W[:, :, None] if one_d else W
+    n, c, h, w = x4.shape
+    if d[0] * (fh - 1) + 1 > h + 2 * p[0] or d[1] * (fw - 1) + 1 > w + 2 * p[1]:
+        return invalid(call, "W.shape" if not one_d else "W.shape[2]")
+    OH = count_windows(h + 2 * p[0], d[0] * (fh - 1) + 1, s[0])
+    OW = count_windows(w + 2 * p[1], d[1] * (fw - 1) + 1, s[1])
+    expected = _brute_terms(x4, W4, s, p, d, OH, OW)
+    bound = _brute_terms(np.abs(x4), np.abs(W4), s, p, d, OH, OW)
+    if one_d:
+        expected, bound = expected[0, :, :, :, 0], bound[0, :, :, :, 0]
+    limit = FLOAT_MAX[dtype]
+    if np.abs(expected).max(initial=0) > 1.01 * limit:  # the overflow rule
+        return invalid(call, "x", "W")
+    either = frozenset(["x", "W"]) if bound.max(initial=0) > 0.5 * limit else frozenset()
+    tol = LAYER_TOL[dtype]
+
+    def check(terms: Any) -> None:
+        assert isinstance(terms, np.ndarray) and terms.dtype == dtype
+        assert terms.shape == expected.shape
+        assert (np.abs(terms.astype(np.float64) - expected) <= tol * (bound + 1)).all()
+    return Case(call, check=check, either=either)
+
+
+def s_conv_transpose2d_polyphase(data) -> Case:
+    """Oracle: ``torch.nn.functional.conv_transpose2d`` in float64 (and its refusal)."""
+    params: dict[str, Any] = {"stride": pair(data, 1, 3, "stride"), "pad": pair(data, 0, 2, "pad"),
+                              "dilation": pair(data, 1, 2, "dilation")}
+    s, d = as_pair(params["stride"]), as_pair(params["dilation"])
+    params["output_padding"] = tuple(data.draw(st.integers(0, max(si, di) - 1 + rarely(
+        data, 8, "a too large?")), label="output_padding") for si, di in zip(s, d))
+    if rarely(data, 16, "huge stride?"):
+        params["stride"] = data.draw(st.sampled_from([10**30, 2**70]), label="stride")
+    bad = _maybe_bad_axis(data, params, {"stride": 1, "pad": 0, "dilation": 1,
+                                         "output_padding": 0}, one_d=False)
+    dtype = np.dtype(data.draw(st.sampled_from(LAYER_DTYPES), label="dtype"))
+    fn, c = data.draw(st.integers(1, 3), label="FN"), data.draw(st.integers(1, 3), label="C")
+    fh, fw = data.draw(st.integers(1, 3), label="FH"), data.draw(st.integers(1, 3), label="FW")
+    shape = (data.draw(st.integers(0, 2), label="N"), fn, data.draw(st.integers(1, 5), label="H'"),
+             data.draw(st.integers(1, 5), label="W'"))
+    x = layout(data, values(data, shape, dtype, "x"), "x layout", False)
+    W = values(data, (fn, c, fh, fw), dtype, "W")
+    b = None if data.draw(st.booleans(), label="no bias?") else values(data, (c,), dtype, "b")
+    what = corruption(data, ["x", "W", "b", "dtype", "channels", "no rows"], "corrupt") \
+        if bad is None else "ok"
+    if what == "x":
+        x = bad_array(data, 4, "x")
+    elif what == "W":
+        W = bad_array(data, 4, "W")
+    elif what == "b":
+        b = data.draw(st.sampled_from([np.zeros(c + 1, dtype), np.zeros((c, 1), dtype), [0.0] * c,
+                                       np.zeros(c, np.float64 if dtype != np.float64 else np.float32)]),
+                      label="bad b")
+    elif what == "dtype":
+        x = x.astype(np.float64 if dtype != np.float64 else np.float32)
+    elif what == "channels":
+        x = np.zeros((shape[0], fn + 1) + shape[2:], dtype)
+    elif what == "no rows":
+        x = np.zeros(shape[:2] + (0, shape[3]), dtype)
+    call = lambda: sc.conv_transpose2d_polyphase(x, W, b, **params)  # noqa: E731
+    names = {"x": "x", "W": "W", "b": "b", "dtype": "x", "channels": "x", "no rows": "x"}
+    if what in names:
+        return invalid(call, names[what])
+    if bad:
+        return invalid(call, bad)
+    s, p, d, a = (as_pair(params[k]) for k in ("stride", "pad", "dilation", "output_padding"))
+    if any(ai >= max(si, di) for ai, si, di in zip(a, s, d)):
+        return invalid(call, "output_padding")
+    if max(s) > 64:  # a huge stride: sizes from PyTorch's formula in exact integers
+        sizes = [(i - 1) * si - 2 * pi + di * (k - 1) + ai + 1
+                 for i, si, pi, di, k, ai in zip(shape[2:], s, p, d, (fh, fw), a)]
+        if min(sizes) < 1:
+            return invalid(call, "pad")
+        if too_big(shape[0], c, *sizes):
+            return invalid(call, "stride")
+        # an axis of one input row: the stride never multiplies anything (PyTorch's
+        # own arithmetic is int64, so the oracle runs with a stride it can hold)
+        s = tuple(min(si, 64) for si in s)
+    def tb(a_: Any) -> torch.Tensor:
+        # PyTorch checks the output size only for a non-empty batch: N = 0 is run as
+        # one sample of zeros and none of it kept
+        t = torch.from_numpy(np.array(a_, dtype=np.float64))
+        return torch.zeros((1, *t.shape[1:]), dtype=t.dtype) if t.ndim == 4 and not len(t) else t
+
+    def transposed(x_: Any, W_: Any, b_: Any) -> np.ndarray:
+        out = F.conv_transpose2d(tb(x_), tb(W_), None if b_ is None else tb(b_), stride=s,
+                                 padding=p, output_padding=a, dilation=d).numpy()
+        return out[:len(x_)]
+    try:
+        ref = transposed(x, W, b)
+    except RuntimeError:  # PyTorch finds no valid output size
+        return invalid(call, "pad")
+    bound = transposed(np.abs(x), np.abs(W), None if b is None else np.abs(b))
+    if np.abs(ref).max(initial=0) > 1.01 * FLOAT_MAX[dtype]:  # the overflow rule
+        return invalid(call, "x", "W", "b")
+    either = frozenset(["x", "W", "b"]) if bound.max(initial=0) > 0.5 * FLOAT_MAX[dtype] \
+        else frozenset()
+    tol = LAYER_TOL[dtype]
+
+    def check(z: Any) -> None:
+        assert isinstance(z, np.ndarray) and z.dtype.newbyteorder("=") == dtype
+        assert z.shape == ref.shape
+        assert (np.abs(z.astype(np.float64) - ref) <= tol * (bound + 1)).all()
+    return Case(call, check=check, either=either)
+
+
+def _pixel_case(data, shuffle: bool) -> Case:
+    f: Any = good_int(data, 1, 3, "factor", huge="beyond")
+    dtype = data.draw(st.sampled_from(ARRAY_DTYPES), label="dtype")
+    fi = int(f) if int(f) <= 3 else 2
+    blocks = (data.draw(st.integers(1, 3), label="H blocks"), data.draw(st.integers(1, 3), label="W blocks"))
+    c = data.draw(st.integers(1, 3), label="C")
+    n = data.draw(st.integers(0, 2), label="N")
+    shape = (n, c * fi * fi, *blocks) if shuffle else (n, c, blocks[0] * fi, blocks[1] * fi)
+    x = layout(data, values(data, shape, dtype))
+    what = corruption(data, ["x", "factor", "indivisible", "empty size"], "corrupt")
+    if what == "x":
+        x = bad_array(data, 4, "x")
+    elif what == "factor":
+        f = bad_int(data, 1, "factor")
+    elif what == "indivisible":
+        x = np.zeros((n, shape[1] + 1, *shape[2:]) if shuffle else (n, c, shape[2] + 1, shape[3]),
+                     dtype)
+    elif what == "empty size":
+        x = np.zeros(shape[:3] + (0,), dtype)
+    fn = sc.pixel_shuffle if shuffle else sc.pixel_unshuffle
+    call = lambda: fn(x, f)  # noqa: E731
+    if what in ("x", "empty size"):
+        return invalid(call, "x")
+    if what == "factor":
+        return invalid(call, "factor")
+    if int(f) > 3:  # beyond any array: nothing divides
+        return invalid(call, "factor")
+    if what == "indivisible" and fi > 1:
+        return invalid(call, "x", "factor")
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    torch_fn = F.pixel_shuffle if shuffle else F.pixel_unshuffle
+    xt = torch.from_numpy(np.array(x, dtype=wide))
+    if xt.shape[0] == 0:  # PyTorch 2.13's pixel_unshuffle returns an empty input unchanged
+        xt = torch.zeros((1, *xt.shape[1:]), dtype=xt.dtype)  # (wrong shape): one sample, none kept
+        expected = torch_fn(xt, fi).numpy()[:0]
+    else:
+        expected = torch_fn(xt, fi).numpy()
+
+    def check(y: Any) -> None:
+        assert isinstance(y, np.ndarray) and y.dtype == x.dtype and y.shape == expected.shape
+        assert np.array_equal(y.astype(wide), expected)
+    return Case(call, check=check)
+
+
+def s_pixel_shuffle(data) -> Case:
+    return _pixel_case(data, shuffle=True)
+
+
+def s_pixel_unshuffle(data) -> Case:
+    return _pixel_case(data, shuffle=False)
+
+
+def _flops_counted(fn: Callable[[], Any]) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def _elements(modules: list[nn.Module], fn: Callable[[], Any]) -> int:
+    """Elements of every output of ``modules`` during ``fn()`` (hooks: a brute count)."""
+    counted = []
+    handles = [m.register_forward_hook(lambda m, a, out: counted.append(out.numel()))
+               for m in modules]
+    try:
+        fn()
+    finally:
+        for h in handles:
+            h.remove()
+    return sum(counted)
+
+
+def _flops_by_counting(n: int, d: int, m: int, k1: int, reduction: int, tail: str,
+                       batch: int) -> dict[str, dict[str, int]]:
+    """Each term measured on the real layers: matrix products by PyTorch's
+    FlopCounterMode, elementwise work by counting elements (scores x 6 for scaling
+    and softmax, one per bias element added and per ReLU output)."""
+    torch.manual_seed(0)
+    x = torch.randn(batch, n, d)
+    full = sc.FullSelfAttention(d)
+    seg = sc.SegmentAttention(n, d, m, k1, reduction, tail)
+    out: dict[str, dict[str, int]] = {}
+    with torch.no_grad():
+        q, k, v = full.query(x), full.key(x), full.value(x)
+        w = full.attention_map(x)
+        proj = _flops_counted(lambda: (full.query(x), full.key(x), full.value(x)))
+        scores = _flops_counted(lambda: q @ k.transpose(-2, -1))
+        wsum = _flops_counted(lambda: w @ v)
+        assert _flops_counted(lambda: full(x)) == proj + scores + wsum
+        linears = _elements([full.query, full.key, full.value], lambda: full(x))
+        out["full"] = {"projections": proj, "convolutions": 0, "scores": scores,
+                       "weighted sum": wsum, "elementwise": 6 * w.numel() + linears}
+        dc = seg.downconv
+        segments = dc(x)
+        q, k, v = seg.query(x), seg.key(segments), seg.value(segments)
+        w = seg.attention_map(x)
+        proj = _flops_counted(lambda: (seg.query(x), seg.key(segments), seg.value(segments)))
+        conv = _flops_counted(lambda: layers_called(dc, x))  # the Conv1d modules themselves
+        scores = _flops_counted(lambda: q @ k.transpose(-2, -1))
+        wsum = _flops_counted(lambda: w @ v)
+        assert _flops_counted(lambda: seg(x)) == proj + conv + scores + wsum
+        linears = _elements([seg.query, seg.key, seg.value], lambda: seg(x))
+        convs = _elements([dc.conv1a, dc.conv2a, dc.relu1a], lambda: layers_called(dc, x))
+        out["segment"] = {"projections": proj, "convolutions": conv, "scores": scores,
+                          "weighted sum": wsum, "elementwise": 6 * w.numel() + linears + convs}
+    return out
+
+
+def _flops_by_hand(n: int, d: int, m: int, k1: int, reduction: int, tail: str,
+                   batch: int) -> dict[str, dict[str, int]]:
+    """For sizes no layer can be built at: each term as a product of sizes, with
+    L_1 and k_2 from downconv_sizes (fuzzed against brute force above)."""
+    sz = sc.downconv_sizes(n, m, k1, tail)
+    r, L1, k2 = d // reduction, sz.mid_length, sz.k2
+    full = {"projections": 3 * (2 * n * d * d), "convolutions": 0, "scores": 2 * n * n * d,
+            "weighted sum": 2 * n * n * d, "elementwise": 6 * n * n + 3 * n * d}
+    seg = {"projections": 2 * n * d * d + 2 * (2 * m * d * d),
+           "convolutions": 2 * L1 * d * k1 * r + 2 * m * r * k2 * d,
+           "scores": 2 * n * m * d, "weighted sum": 2 * n * m * d,
+           "elementwise": 6 * n * m + (n * d + 2 * m * d) + (L1 * r + m * d) + L1 * r}
+    return {"full": {t: batch * v for t, v in full.items()},
+            "segment": {t: batch * v for t, v in seg.items()}}
+
+
+def s_attention_flops(data) -> Case:
+    cfg = draw_config(data, max_len=24, huge="beyond", p_bad=10)
+    hidden: Any = good_int(data, 1, 8, "hidden_size")
+    reduction: Any = good_int(data, 1, min(4, int(hidden)) + rarely(data, 8, "no channel?"),
+                              "channel_reduction")
+    batch: Any = good_int(data, 0, 2, "batch", huge="beyond")
+    kwargs = {"hidden_size": hidden, "channel_reduction": reduction, "batch": batch}
+    bad = None if cfg.bad else maybe_corrupt(data, kwargs, {"hidden_size": ("int", 1),
+                                                             "channel_reduction": ("int", 1),
+                                                             "batch": ("int", 0)}, 6)
+    call = lambda: sc.attention_flops(cfg.seq_len, m_segments=cfg.m_segments, k1=cfg.k1,  # noqa: E731
+                                      tail=cfg.tail, **kwargs)
+    # The function's order: n, hidden_size, batch, channel_reduction, their quotient, the rest.
+    if cfg.bad == "seq_len":
+        return invalid(call, "n")
+    if bad:
+        return invalid(call, bad)
+    if int(hidden) // int(reduction) < 1:
+        return invalid(call, "channel_reduction")
+    if cfg.bad:
+        return invalid(call, cfg.bad)
+    if cfg.refused:
+        return invalid(call, *cfg.refused)
+    args = (int(cfg.seq_len), int(hidden), int(cfg.m_segments), int(cfg.k1), int(reduction),
+            cfg.tail)
+    small = int(cfg.seq_len) <= 24 and int(batch) <= 2
+    expected = (_flops_by_counting(*args, int(batch)) if small and int(batch) > 0
+                else _flops_by_hand(*args, int(batch)))
+
+    def check(got: Any) -> None:
+        assert got == expected, (got, expected)
+        assert all(type(v) is int for terms in got.values() for v in terms.values())
+    return Case(call, check=check)
+
+
+def paup_reference(layer: nn.Module, x: torch.Tensor, pos: Any) -> torch.Tensor:
+    """The formula of the paup module's docstring, in float64, with each DownConv's
+    Conv1d modules called the usual way (no dropout: eval mode)."""
+    import copy
+
+    m = copy.deepcopy(layer).double()
+    x = x.detach().double()
+    h, dh = m.n_heads, m.attention_head_size
+
+    def heads(t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(t.shape[0], t.shape[1], h, dh).permute(0, 2, 1, 3)
+    axis = -2 if m.softmax_over == "queries" else -1
+    with torch.no_grad():
+        v = m.value(x)
+        q, vh = heads(m.query(x)), heads(layers_called(m.attpooling_value, v))
+        kh = heads(layers_called(m.attpooling_key, m.key(x)))
+        ctx = torch.softmax(q @ kh.transpose(-1, -2) / math.sqrt(dh), dim=axis) @ vh
+        if m.positional == "published":
+            pe = m.pos_ln(pos.detach().double().unsqueeze(0) + x)
+            pq = heads(m.pos_q_linear(pe)) / math.sqrt(2 * dh)
+            pk = heads(m.pos_k_linear(pe))
+            ctx = ctx + torch.softmax(pq @ pk.transpose(-1, -2) / math.sqrt(dh), dim=axis) @ heads(v)
+        ctx = ctx.permute(0, 2, 1, 3).reshape(x.shape)
+        return m.LayerNorm(m.dense(ctx) + x)
+
+
+def published_output(layer: nn.Module, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor | None:
+    """PAUP's verbatim class with ``layer``'s weights, float64, eval; None where it is
+    no oracle (its sizes differ from ours, or it prints its size error)."""
+    import contextlib
+    import io
+
+    from strided_conv.original import paup_attention as original
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        published = original.ConvMultiHeadAttention(
+            layer.n_heads, int(layer.m_segments), layer.hidden_size, int(layer.seq_len), 0.0, 0.0,
+            layer.layer_norm_eps, int(layer.k1)).double().eval()
+        state = {k: v.double() for k, v in layer.state_dict().items()}
+        if published.attpooling_key.conv2a.padding != layer.attpooling_key.conv2a.padding:
+            return None
+        try:
+            published.load_state_dict(state, strict=True)
+        except RuntimeError:  # other shapes: another k2
+            return None
+        with torch.no_grad():
+            y = published(x.detach().double(), pos.detach().double())
+    return None if out.getvalue() else y
+
+
+def s_ConvMultiHeadAttention(data) -> Case:
+    cfg = draw_config(data, max_len=16, p_bad=10)
+    n_heads: Any = good_int(data, 1, 4, "n_heads")
+    hidden: Any = int(n_heads) * data.draw(st.sampled_from([4, 8, 16]), label="head size")
+    reduction: Any = 16 if hidden >= 16 and data.draw(st.booleans(), label="published reduction?") \
+        else good_int(data, 1, min(4, hidden), "channel_reduction")
+    kwargs: dict[str, Any] = {
+        "n_heads": n_heads, "m_segments": cfg.m_segments, "hidden_size": hidden,
+        "seq_len": cfg.seq_len, "hidden_dropout_prob": data.draw(st.sampled_from([0.0, 0.2, np.float64(0.5)])),
+        "attn_dropout_prob": data.draw(st.sampled_from([0.0, 0.1])),
+        "layer_norm_eps": data.draw(st.sampled_from([1e-12, 1e-5, 0.1]), label="eps"), "k1": cfg.k1,
+        "positional": data.draw(st.sampled_from(["published", "published", "none"]), label="positional"),
+        "softmax_over": data.draw(st.sampled_from(["queries", "queries", "segments"]), label="softmax"),
+        "tail": cfg.tail, "channel_reduction": reduction}
+    BAD = {"n_heads": [0, -1, 2.0, True, None, "2", hidden + 1],  # the last divides nothing
+           "hidden_size": [0, -4, 16.0, None, 2**40 * int(n_heads)],
+           "hidden_dropout_prob": [1.0, -0.1, float("nan"), "0.1", True, None, 1j],
+           "attn_dropout_prob": [1.5, -1e-9, float("inf"), [0.1]],
+           "layer_norm_eps": [0.0, -1e-5, float("nan"), float("inf"), "1e-12", True, None],
+           "positional": ["relative", "", None, ["published"], ("none",)],
+           "softmax_over": ["keys", None, ["queries"], {"queries": 1}],
+           "channel_reduction": [0, 2.0, None, hidden + 1]}
+    bad = cfg.bad
+    if bad is None and rarely(data, 4, "corrupt an argument?"):
+        bad = data.draw(st.sampled_from(sorted(BAD)), label="corrupted parameter")
+        kwargs[bad] = data.draw(st.sampled_from(BAD[bad]), label=f"bad {bad}")
+    build = lambda: sc.ConvMultiHeadAttention(**kwargs)  # noqa: E731
+    if bad:
+        return invalid(build, bad)
+    if cfg.refused:
+        return invalid(build, *cfg.refused)
+    dtype = data.draw(st.sampled_from([torch.float32, torch.float64]), label="dtype")
+    n = int(cfg.seq_len)
+    batch = data.draw(st.integers(0, 2), label="batch")
+    x, bad_x = draw_tensor_input(data, (batch, n, hidden), dtype, "input_tensor")
+    torch.manual_seed(data.draw(st.integers(0, 2**16), label="pos seed"))
+    pos: Any = torch.randn(n, hidden, dtype=dtype)
+    bad_pos = None
+    if bad_x is None and rarely(data, 5, "bad pos_emb?"):
+        pos = data.draw(st.sampled_from([None, pos.numpy(), pos[:-1], pos.T if n != hidden else pos[:, :-1],
+                                         pos.to(torch.float64 if dtype == torch.float32 else torch.float32),
+                                         pos[None]]), label="bad pos_emb")
+        bad_pos = "pos_emb" if kwargs["positional"] == "published" else None
+
+    def call():
+        torch.manual_seed(0)
+        layer = build().to(dtype).eval()
+        for p_ in layer.parameters():  # away from the initialisation (LayerNorm weights 1, biases 0)
+            with torch.no_grad():
+                p_.add_(0.1 * torch.randn_like(p_))
+        return layer, layer(x, pos)
+
+    if bad_x:
+        return invalid(call, "input_tensor")
+    if bad_pos:
+        return invalid(call, "pos_emb")
+
+    def check(result: Any) -> None:
+        layer, y = result
+        assert y.shape == (batch, n, hidden) and y.dtype == dtype
+        tol = dict(rtol=1e-9, atol=1e-9) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(y.double(), paup_reference(layer, x, pos), **tol)
+        published_setting = (kwargs["positional"], kwargs["softmax_over"], int(reduction)) == (
+            "published", "queries", 16)
+        if published_setting and (n % int(cfg.k1) == 0 or cfg.tail == "drop"):
+            ref = published_output(layer, x, pos)
+            if ref is not None:
+                torch.testing.assert_close(y.double(), ref, **tol)
+    return Case(call, check=check)
+
+
 # ====================================================================== registry
 STRATEGIES: dict[str, Callable[[Any], Case]] = {
     name[2:]: fn for name, fn in globals().items() if name.startswith("s_") and callable(fn)
@@ -1616,6 +2276,9 @@ EXAMPLES = {
     "conv2d_naive": 25, "Convolution": 30, "SeedStyleConvolution": 30,
     "col2im": 40, "col2im_seed_style": 40, "im2col": 40, "im2col_seed_style": 40,
     "window_coverage": 30, "same_padding": 30, "TAIL_POLICIES": 20, "Relation": 20,
+    "ConvMultiHeadAttention": 15, "attention_flops": 20, "PolyphaseConvolution": 30,
+    "phase_terms": 25, "conv_transpose2d_polyphase": 30, "polyphase_components": 30,
+    "polyphase_kernels": 30, "pixel_shuffle": 30, "pixel_unshuffle": 30,
 }
 DEFAULT_EXAMPLES = 50
 #: STRIDED_CONV_FUZZ_SCALE=10 (with STRIDED_CONV_FUZZ_RANDOM=1) fuzzes ten times longer.

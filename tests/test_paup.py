@@ -208,6 +208,12 @@ def test_published_layer_prints_where_ours_refuses():
     ({"layer_norm_eps": 0.0}, ValueError, "layer_norm_eps must be > 0"),
     ({"positional": "relative"}, ValueError, "positional must be one of"),
     ({"softmax_over": "keys"}, ValueError, "softmax_over must be one of"),
+    # not hashable: refused by name, not by dict lookup's "unhashable type"
+    ({"softmax_over": ["queries"]}, ValueError, "softmax_over must be one of"),
+    ({"positional": ["published"]}, ValueError, "positional must be one of"),
+    ({"layer_norm_eps": float("inf")}, ValueError, "layer_norm_eps must be > 0 and finite"),
+    ({"hidden_dropout_prob": True}, TypeError, "hidden_dropout_prob must be a float"),
+    ({"hidden_size": 2**40, "n_heads": 1}, ValueError, "hidden_size=1099511627776"),
 ])
 def test_bad_constructor_arguments(kwargs, error, match):
     args = dict(n_heads=2, m_segments=4, hidden_size=64, seq_len=200, hidden_dropout_prob=0.2,
@@ -227,6 +233,19 @@ def test_bad_input_shapes():
         layer(torch.randn(2, 50, 64), None)
     with pytest.raises(TypeError, match="input_tensor must be a torch.Tensor"):
         layer([[0.0]], torch.randn(50, 64))
+    # a float64 pos_emb for a float32 layer: named, not LayerNorm's dtype error
+    with pytest.raises(TypeError, match="pos_emb has dtype torch.float64"):
+        layer(torch.randn(2, 50, 64), torch.randn(50, 64, dtype=torch.float64))
+    with pytest.raises(TypeError, match="input_tensor has dtype torch.float64"):
+        layer(torch.randn(2, 50, 64, dtype=torch.float64), torch.randn(50, 64))
+
+
+def test_numpy_probabilities_and_empty_batches_are_accepted():
+    import numpy as np
+
+    layer = ConvMultiHeadAttention(2, 5, 64, 50, np.float32(0.2), np.float64(0.1), 1e-12, 5)
+    assert layer.out_dropout.p == pytest.approx(0.2)
+    assert layer.eval()(torch.randn(0, 50, 64), torch.randn(50, 64)).shape == (0, 50, 64)
 
 
 def test_branch_times_on_small_n():

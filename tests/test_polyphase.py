@@ -359,8 +359,9 @@ BAD_FORWARD = {
     "x other dtype": np.zeros((1, 3, 8, 8), np.float32),
     "x channel mismatch": np.zeros((1, 2, 8, 8)),
     "kernel does not fit": np.zeros((1, 3, 1, 8)),
-    "empty batch": np.zeros((0, 3, 8, 8)),
+    "no rows": np.zeros((1, 3, 0, 8)),
     "x integer": np.zeros((1, 3, 8, 8), np.int64),
+    "pad beyond any array": np.zeros((1, 3, 8, 8)),
 }
 
 BAD_DOUT = {
@@ -385,8 +386,63 @@ def test_rejects_bad_construction_like_convolution(case):
 @pytest.mark.parametrize("case", sorted(BAD_FORWARD))
 def test_rejects_bad_forward_input_like_convolution(case):
     x = BAD_FORWARD[case]
-    got = _raised(lambda: PolyphaseConvolution(_W(), np.zeros(4), 2, 0).forward(x))
-    assert got == _raised(lambda: Convolution(_W(), np.zeros(4), 2, 0).forward(x))
+    pad = 10**30 if case == "pad beyond any array" else 0
+    got = _raised(lambda: PolyphaseConvolution(_W(), np.zeros(4), 2, pad).forward(x))
+    want = _raised(lambda: Convolution(_W(), np.zeros(4), 2, pad).forward(x))
+    if case == "pad beyond any array":  # no col matrix here: the components are refused
+        assert got[0] is want[0] is ValueError
+        assert "the polyphase components" in got[1] and "pad=(10**30" not in got[1]
+        assert f"pad=({10**30}, {10**30})" in got[1] and "more than any array" in got[1]
+    else:
+        assert got == want
+
+
+@pytest.mark.parametrize("stride", [1, 2, (3, 1)])
+def test_empty_batch_like_convolution(stride):
+    """N = 0: empty output and dx, zero dW and db, as Convolution (and PyTorch) give."""
+    W, b = np.arange(108.0).reshape(4, 3, 3, 3), np.ones(4)
+    results = []
+    for L in (PolyphaseConvolution, Convolution):
+        layer = L(W, b, stride, 1)
+        out = layer.forward(np.zeros((0, 3, 8, 7)))
+        dx = layer.backward(np.zeros(out.shape))
+        results.append((out, dx, layer.dW, layer.db))
+    for got, want in zip(*results):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert np.array_equal(got, want)
+    assert results[0][0].shape[0] == 0 and not results[0][2].any() and not results[0][3].any()
+
+
+@pytest.mark.parametrize("what", ["forward", "backward"])
+def test_float16_overflow_raises_like_convolution(what):
+    """The overflow rule of layers.py: finite inputs, inf in a result: ValueError."""
+    W = np.full((2, 3, 3, 3), 100.0, np.float16)
+    x = np.full((1, 3, 5, 5), 100.0 if what == "forward" else 1.0, np.float16)
+    raised = []
+    for L in (PolyphaseConvolution, Convolution):
+        layer = L(W, np.zeros(2, np.float16))
+        if what == "forward":
+            raised.append(_raised(lambda: layer.forward(x)))
+        else:
+            out = layer.forward(x)
+            raised.append(_raised(lambda: layer.backward(np.full(out.shape, 100.0, np.float16))))
+    assert raised[0] == raised[1]
+    assert raised[0][0] is ValueError and "overflowed float16" in raised[0][1]
+
+
+@pytest.mark.parametrize("stride", [(2**40, 1), (1, 10**30), (2**70, 2**40)])
+def test_huge_stride_with_one_window_like_convolution(stride):
+    """A stride beyond the padded input leaves one window: same result as Convolution,
+    and the components hold a handful of phases, not 2**40."""
+    x, W, b, _, _, p, d = random_case(((2, 3, 7, 6), (4, 3, 3, 2), 1, 1, 1), 4, np.float64)
+    layers = [L(W, b, stride, p, d) for L in (PolyphaseConvolution, Convolution)]
+    outs = [layer.forward(x) for layer in layers]
+    dout = np.random.default_rng(5).standard_normal(outs[0].shape)
+    dxs = [layer.backward(dout) for layer in layers]
+    assert outs[0].shape == outs[1].shape
+    assert relative_error(outs[0], outs[1]) <= 1e-12 and relative_error(dxs[0], dxs[1]) <= 1e-12
+    assert relative_error(layers[0].dW, layers[1].dW) <= 1e-12
+    assert np.prod(layers[0].components.shape[:2]) <= (7 + 2) * (6 + 2)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_DOUT))
@@ -451,7 +507,50 @@ def test_rejects_bad_taps_per_product():
      "output_padding=2 must be smaller than max"),
     (conv_transpose2d_polyphase, (np.zeros((1, 4, 3, 3)), np.zeros((4, 3, 3))), ValueError,
      "W must be 4-D"),
+    (conv_transpose2d_polyphase, (np.zeros((1, 4, 0, 3)), _W()), ValueError,
+     r"x.shape\[2\] \(H'\) must be >= 1, got 0"),
+    (conv_transpose2d_polyphase, (np.zeros((1, 4, 1, 1)), _W(), None, 1, 2), ValueError,
+     r"padding=2 is too large.*pad=\(2, 2\)"),
+    (conv_transpose2d_polyphase, (np.zeros((1, 4, 3, 3)), _W(), None, 2**70), ValueError,
+     "the output .* more than any array"),
+    (polyphase_components, (np.zeros((1, 1, 4, 4), object), 2), TypeError,
+     "x must have a numeric dtype"),
+    (polyphase_components, (np.zeros((1, 0, 4)), 2), ValueError,
+     r"x.shape\[1\] \(C\) must be >= 1, got 0"),
+    (polyphase_components, (np.zeros((1, 1, 4, 4)), 2, 2**70), ValueError,
+     "the components .* more than any array"),
+    (polyphase_kernels, (np.zeros((0, 1, 3)), 2), ValueError,
+     r"W.shape\[0\] \(FN\) must be >= 1, got 0"),
+    (polyphase_kernels, (np.zeros((1, 1, 3, 3)), (10**4, 10**4)), ValueError,
+     "100000000 phases, more than 10000000"),
+    (polyphase_kernels, (np.zeros((1, 1, 3, 3)), 1, 2**70), ValueError,
+     "a sub-kernel .* more than any array"),
+    (phase_taps, (3, 10**8), ValueError, "stride=100000000 gives 100000000 phases"),
+    (phase_terms, (np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 5, 1))), ValueError,
+     r"W.shape\[2\] \(FH\)=5 .*\(x.shape = \(1, 1, 4, 4\)"),
+    (pixel_unshuffle, (np.zeros((1, 1, 4, 4), "U1"), 2), TypeError, "x must have a numeric"),
+    (pixel_unshuffle, (np.zeros((1, 1, 0, 4)), 2), ValueError, r"x.shape\[2\] \(H\) must be"),
+    (pixel_shuffle, (np.zeros((1, 4, 2, 2)), 2.0), TypeError, "factor must be an int"),
 ])
 def test_helpers_reject_bad_input(fn, args, exc, match):
     with pytest.raises(exc, match=match):
         fn(*args)
+
+
+def test_helpers_accept_empty_batches():
+    """N = 0 (the package's rule): empty results of the right shape, as PyTorch gives."""
+    x, W = np.zeros((0, 3, 8, 7)), np.ones((4, 3, 3, 2))
+    assert polyphase_components(x, 2, 1).shape == (2, 2, 0, 3, 5, 5)
+    assert phase_terms(x, W, (2, 3), 1).shape == (2, 3, 0, 4, 4, 3)
+    assert pixel_unshuffle(np.zeros((0, 3, 4, 6)), 2).shape == (0, 12, 2, 3)
+    assert pixel_shuffle(np.zeros((0, 12, 2, 3)), 2).shape == (0, 3, 4, 6)
+    got = conv_transpose2d_polyphase(np.zeros((0, 4, 3, 3)), W, np.ones(3), 2, 1)
+    ref = F.conv_transpose2d(torch.zeros(0, 4, 3, 3, dtype=torch.float64), torch.from_numpy(W),
+                             torch.ones(3, dtype=torch.float64), stride=2, padding=1)
+    assert got.shape == tuple(ref.shape)
+
+
+def test_transposed_convolution_overflow_raises():
+    W = np.full((2, 3, 3, 3), 100.0, np.float16)
+    with pytest.raises(ValueError, match="the output overflowed float16: every entry of x, W"):
+        conv_transpose2d_polyphase(np.full((1, 2, 4, 4), 100.0, np.float16), W)

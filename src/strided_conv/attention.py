@@ -182,9 +182,12 @@ def time_attention(n_values: Iterable[int] = (200, 1000, 5000), hidden_size: int
     hidden_size = check_int("hidden_size", hidden_size, 1)
     batch = check_int("batch", batch, 0)
     repeats = check_int("repeats", repeats, 1)
-    if isinstance(models, str) or not models or any(m not in _TIMED for m in models):
+    # Strings first: an int is not iterable, a list not hashable, an array has no truth value.
+    chosen = list(models) if isinstance(models, Iterable) and not isinstance(models, str) else []
+    if not chosen or not all(isinstance(m, str) and m in _TIMED for m in chosen):
         raise ValueError(f"models must be a non-empty sequence of {_TIMED}, got {models!r}")
-    if clock not in _CLOCKS:
+    models = chosen
+    if not isinstance(clock, str) or clock not in _CLOCKS:
         raise ValueError(f"clock must be one of {tuple(_CLOCKS)}, got {clock!r}")
     seed = check_int("seed", seed, 0)
     if "segment" in models and hidden_size // _SEGMENT_REDUCTION < 1:
@@ -303,7 +306,7 @@ def attention_flops(n: int, hidden_size: int = 64, m_segments: int = 4, k1: int 
         As in :class:`SegmentAttention`; only the segment layer depends on all but
         ``hidden_size``.
     batch : int, default 1
-        ``N``, the number of sequences.
+        ``N``, the number of sequences, ``>= 0`` (``0``: every term is 0).
 
     Returns
     -------
@@ -318,7 +321,7 @@ def attention_flops(n: int, hidden_size: int = 64, m_segments: int = 4, k1: int 
         ``hidden_size // channel_reduction < 1``.
     """
     n, d = check_int("n", n, 1), check_int("hidden_size", hidden_size, 1)
-    batch = check_int("batch", batch, 1)
+    batch = check_int("batch", batch, 0)  # an empty batch costs nothing, as in the layers
     reduced = d // check_int("channel_reduction", channel_reduction, 1)
     if reduced < 1:
         raise ValueError(f"hidden_size // channel_reduction must be >= 1, got {d} // "

@@ -460,12 +460,14 @@ def _all_finite(a: np.ndarray) -> bool:
 
     One reduction, no temporary of ``a``'s size: a sum is finite exactly when
     every entry is, unless the finite entries overflow the sum itself; only then
-    are the entries tested one by one.
+    are the entries tested one by one. float16 is summed in float32 (a sum of
+    float16 overflows easily); float32 and wider in their own dtype, which
+    needs no casting buffer (the polyphase layer's memory bound counts it).
     """
     if a.dtype.kind not in "fc" or a.size == 0:
         return True
     with np.errstate(over="ignore", invalid="ignore"):
-        total = a.sum(dtype=np.float64) if a.dtype.kind == "f" and a.itemsize < 8 else a.sum()
+        total = a.sum(dtype=np.float32) if a.dtype.kind == "f" and a.itemsize < 4 else a.sum()
     return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 

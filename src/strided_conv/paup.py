@@ -55,8 +55,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ._validation import check_int
-from .downconv import DownConv
+from ._validation import check_int, check_real
+from .downconv import DownConv, _check_dtype, _check_weight_size, _memory_errors
 
 __all__ = [
     "ConvMultiHeadAttention",
@@ -73,12 +73,21 @@ PAUP_SOFTMAX_AXES: dict[str, int] = {"queries": -2, "segments": -1}
 
 
 def _check_prob(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A real number in ``[0, 1)`` (NumPy floats accepted, ``bool`` refused)."""
+    try:
+        value = check_real(name, value)
+    except TypeError:
         raise TypeError(f"{name} must be a float in [0, 1), got {value!r} of type "
-                        f"{type(value).__name__}")
-    if not 0.0 <= float(value) < 1.0:
+                        f"{type(value).__name__}") from None
+    if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
+    return value
+
+
+def _check_choice(name: str, value: Any, choices: Iterable[str]) -> None:
+    # isinstance first: a list or an array is not hashable, and `in` would not name it
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
 
 
 class ConvMultiHeadAttention(nn.Module):
@@ -139,22 +148,23 @@ class ConvMultiHeadAttention(nn.Module):
         attn_dropout_prob = _check_prob("attn_dropout_prob", attn_dropout_prob)
         if isinstance(layer_norm_eps, bool) or not isinstance(layer_norm_eps, (int, float)):
             raise TypeError(f"layer_norm_eps must be a positive float, got {layer_norm_eps!r}")
-        if not layer_norm_eps > 0:
-            raise ValueError(f"layer_norm_eps must be > 0, got {layer_norm_eps!r}")
-        if positional not in POSITIONAL_BRANCHES:
-            raise ValueError(f"positional must be one of {POSITIONAL_BRANCHES}, got {positional!r}")
-        if softmax_over not in PAUP_SOFTMAX_AXES:
-            raise ValueError(f"softmax_over must be one of {tuple(PAUP_SOFTMAX_AXES)}, "
-                             f"got {softmax_over!r}")
+        if not 0 < layer_norm_eps < math.inf:
+            raise ValueError(f"layer_norm_eps must be > 0 and finite, got {layer_norm_eps!r}")
+        _check_choice("positional", positional, POSITIONAL_BRANCHES)
+        _check_choice("softmax_over", softmax_over, PAUP_SOFTMAX_AXES)
+        # every (D, D) weight, checked before any is made (as SegmentAttention does)
+        _check_weight_size("the (hidden_size, hidden_size) weights", (hidden_size, hidden_size),
+                           f"hidden_size={hidden_size}")
         self.n_heads = self.num_attention_heads = n_heads  # the second is the published name
         self.attention_head_size = hidden_size // n_heads
         self.all_head_size = hidden_size
         self.hidden_size, self.positional, self.softmax_over = hidden_size, positional, softmax_over
         self.layer_norm_eps = float(layer_norm_eps)
 
-        self.query = nn.Linear(hidden_size, hidden_size)
-        self.key = nn.Linear(hidden_size, hidden_size)
-        self.value = nn.Linear(hidden_size, hidden_size)
+        with _memory_errors():
+            self.query = nn.Linear(hidden_size, hidden_size)
+            self.key = nn.Linear(hidden_size, hidden_size)
+            self.value = nn.Linear(hidden_size, hidden_size)
         # Two DownConvs (the published layer compresses projected K and V separately);
         # DownConv checks seq_len, m_segments and k1 and refuses infeasible sizes.
         self.attpooling_key = DownConv(seq_len, hidden_size, m_segments, k1,
@@ -186,8 +196,9 @@ class ConvMultiHeadAttention(nn.Module):
         return x.view(n, length, self.n_heads, self.attention_head_size).permute(0, 2, 1, 3)
 
     def check_input(self, input_tensor: torch.Tensor, pos_emb: torch.Tensor | None) -> None:
-        """Raise unless the shapes are ``(N, seq_len, D)`` and ``(seq_len, D)``."""
-        self.attpooling_key.check_input(input_tensor)
+        """Raise unless the shapes are ``(N, seq_len, D)`` and ``(seq_len, D)`` and both
+        tensors have the layer's dtype (``N >= 0``)."""
+        self.attpooling_key._check_input(input_tensor, "input_tensor", owner=self)
         if self.positional == "none":
             return
         if not isinstance(pos_emb, torch.Tensor):
@@ -196,6 +207,7 @@ class ConvMultiHeadAttention(nn.Module):
         if tuple(pos_emb.shape) != (self.seq_len, self.hidden_size):
             raise ValueError(f"pos_emb must have shape (seq_len={self.seq_len}, "
                              f"hidden_size={self.hidden_size}), got {tuple(pos_emb.shape)}")
+        _check_dtype("pos_emb", pos_emb, self)  # LayerNorm would fail without naming it
 
     def segment_branch(self, input_tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         r"""The compressed branch :math:`A \tilde V` and the projected values ``V``.

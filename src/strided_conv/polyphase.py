@@ -53,10 +53,13 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ._validation import check_int, check_pair
-from .im2col import ConvGeometry, conv_geometry
-from .layers import _check_dout, _check_input, _check_params
-from .output_size import transposed_conv_output_size
+from ._validation import check_allocatable, check_int, check_pair
+from .im2col import ConvGeometry, _because, _check_array, _geometry
+from .layers import (
+    _W_NAMES, _X_NAMES, _check_dout, _check_input, _check_overflow, _check_params,
+    _overflow_checked_below,
+)
+from .output_size import LIST_LIMIT, transposed_conv_output_size
 
 __all__ = [
     "PolyphaseConvolution",
@@ -103,10 +106,17 @@ def phase_taps(kernel_size: int, stride: int, dilation: int = 1) -> list[list[tu
         Entry ``r`` lists the taps ``t`` with ``t*d mod s == r`` and their
         shift ``q = t*d // s``, in increasing ``t``. The lists hold every tap
         exactly once, so their lengths sum to ``k``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument not an int in range, or ``stride`` above ``10**7``
+        (``LIST_LIMIT``: the list would take gigabytes).
     """
     k = check_int("kernel_size", kernel_size, 1)
     s = check_int("stride", stride, 1)
     d = check_int("dilation", dilation, 1)
+    _check_phase_count((s,), "stride")
     phases: list[list[tuple[int, int]]] = [[] for _ in range(s)]
     for t in range(k):
         q, r = divmod(t * d, s)
@@ -114,13 +124,35 @@ def phase_taps(kernel_size: int, stride: int, dilation: int = 1) -> list[list[tu
     return phases
 
 
-def _as_2d(a: object, name: str, what: str) -> tuple[np.ndarray, bool]:
-    """``a`` as a 4-D array; 3-D ``(N, C, L)`` becomes ``(N, C, 1, L)`` (a 1-D signal)."""
+def _check_phase_count(s: tuple[int, ...], name: str) -> None:
+    """The phases are listed one by one (a Python list, a loop): at most ``LIST_LIMIT``."""
+    count = math.prod(s)
+    if count > LIST_LIMIT:
+        raise ValueError(
+            f"{name}={s if len(s) > 1 else s[0]} gives {count} phases, more than {LIST_LIMIT} "
+            "to list one by one; a stride that large leaves every phase but a few empty"
+        )
+
+
+def _as_2d(a: object, name: str, what: str, batch_may_be_empty: bool = True
+           ) -> tuple[np.ndarray, bool]:
+    """``a`` as a 4-D array; 3-D ``(N, C, L)`` becomes ``(N, C, 1, L)`` (a 1-D signal).
+
+    The package's rules for arrays (as :func:`~strided_conv.im2col`): an ndarray
+    of a numeric dtype (bool, integer, float, complex) whose sizes are ``>= 1``,
+    except the batch ``N``, which may be 0 when ``batch_may_be_empty``.
+    """
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.ndim not in (3, 4):
         raise ValueError(f"{name} must be 3-D {what[0]} or 4-D {what[1]}, got {a.ndim}-D "
                          f"array of shape {a.shape}")
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must have a numeric dtype (bool, integer, float, complex), "
+                        f"got {a.dtype}")
+    labels = (what[0] if a.ndim == 3 else what[1]).strip("()").split(", ")
+    for i, (size, label) in enumerate(zip(a.shape, labels)):
+        check_int(f"{name}.shape[{i}] ({label})", size, 0 if i == 0 and batch_may_be_empty else 1)
     return (a[:, :, None, :], True) if a.ndim == 3 else (a, False)
 
 
@@ -162,7 +194,9 @@ def polyphase_components(
     Raises
     ------
     TypeError, ValueError
-        ``x`` not a 3-D/4-D ndarray, ``stride`` or ``pad`` not an int (pair) in range.
+        ``x`` not a 3-D/4-D ndarray of a numeric dtype with sizes ``>= 1`` (``N >= 0``:
+        an empty batch gives empty components), ``stride`` or ``pad`` not an int
+        (pair) in range, or components larger than any array can be.
 
     Notes
     -----
@@ -173,6 +207,8 @@ def polyphase_components(
     p = _axis_params(one_d, "pad", pad, 0)
     N, C, H, W = x4.shape
     hc, wc = -(-(H + 2 * p[0]) // s[0]), -(-(W + 2 * p[1]) // s[1])
+    check_allocatable("the components (s_h, s_w, N, C, H_c, W_c)", (s[0], s[1], N, C, hc, wc),
+                      x4.itemsize, f"x.shape={x.shape}, stride={stride}, pad={pad}")
     comp = np.zeros((s[0], s[1], N, C, hc, wc), dtype=x4.dtype)
     _fill_components(x4, s, p, comp)
     return comp[0, :, :, :, 0] if one_d else comp
@@ -247,14 +283,27 @@ def polyphase_kernels(
         layer skips them), and their numbers of taps still sum to ``k``. A
         phase no tap reads has a sub-kernel of length 0.
 
+    Raises
+    ------
+    TypeError, ValueError
+        ``W`` not a 3-D/4-D ndarray of a numeric dtype with every size ``>= 1``;
+        ``stride`` or ``dilation`` not an int (pair) in range; more than
+        ``10**7`` phases (``s_h s_w``: the list would take gigabytes); or a
+        sub-kernel larger than any array can be (a huge dilation).
+
     Notes
     -----
     Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
     """
-    W4, one_d = _as_2d(W, "W", ("(FN, C, k)", "(FN, C, FH, FW)"))
+    W4, one_d = _as_2d(W, "W", ("(FN, C, k)", "(FN, C, FH, FW)"), batch_may_be_empty=False)
     s = _axis_params(one_d, "stride", stride, 1)
     d = _axis_params(one_d, "dilation", dilation, 1)
     FN, C, FH, FW = W4.shape
+    _check_phase_count(s, "stride")
+    # The longest sub-kernel holds the last tap: q = (k-1)*d // s, then zeros between taps.
+    longest = ((FH - 1) * d[0] // s[0] + 1, (FW - 1) * d[1] // s[1] + 1)
+    check_allocatable("a sub-kernel (FN, C, k_r_h, k_r_w)", (FN, C, *longest), W4.itemsize,
+                      f"W.shape={W.shape}, stride={stride}, dilation={dilation}")
     row_phases = phase_taps(FH, s[0], d[0])
     col_phases = phase_taps(FW, s[1], d[1])
     result = []
@@ -303,6 +352,13 @@ def phase_terms(
     ndarray
         2-D: shape ``(s_h, s_w, N, FN, O_H, O_W)``; 1-D: ``(s, N, FN, o)``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :class:`~strided_conv.Convolution` for ``x``, ``W``, the geometry
+        (an empty batch gives empty terms) and overflow (a term that is ``inf``
+        or ``nan`` although ``x`` and ``W`` are finite), and as :func:`polyphase_kernels`.
+
     Notes
     -----
     Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
@@ -318,22 +374,54 @@ def phase_terms(
     b = np.zeros(W4.shape[0], dtype=W4.dtype)
     _check_params(W4, b)
     _check_input(x4, W4)
-    g = conv_geometry(x4.shape, W4.shape[2], W4.shape[3], s, p, d)
-    comp = polyphase_components(x4, s, p)
+    x_names, w_names = (_X_NAMES, _W_NAMES) if not one_d else (
+        ("x.shape[0] (N)", "x.shape[1] (C)", "H", "x.shape[2] (L)"), ("FH", "W.shape[2] (k)"))
+    g = _geometry(x4.shape, x_names, W4.shape[2], W4.shape[3], s, p, d, w_names)
     subs = polyphase_kernels(W4, s, d)
+    check_allocatable("the terms (s_h, s_w, N, FN, O_H, O_W)",
+                      (*s, g.N, W4.shape[0], g.OH, g.OW), x4.itemsize, _because(g, "x.shape"))
+    comp = polyphase_components(x4, s, p)
     terms = np.zeros((s[0], s[1], g.N, W4.shape[0], g.OH, g.OW), dtype=x4.dtype)
-    for rh in range(s[0]):
-        for rw in range(s[1]):
-            sub = subs[rh][rw]
-            for qh in range(sub.shape[2]):
-                for qw in range(sub.shape[3]):
-                    window = comp[rh, rw, :, :, qh:qh + g.OH, qw:qw + g.OW]
-                    terms[rh, rw] += np.einsum("fc,nchw->nfhw", sub[:, :, qh, qw], window)
+    with _overflow_checked_below():
+        for rh in range(s[0]):
+            for rw in range(s[1]):
+                sub = subs[rh][rw]
+                for qh in range(sub.shape[2]):
+                    for qw in range(sub.shape[3]):
+                        window = comp[rh, rw, :, :, qh:qh + g.OH, qw:qw + g.OW]
+                        terms[rh, rw] += np.einsum("fc,nchw->nfhw", sub[:, :, qh, qw], window)
+    _check_overflow({"the terms": terms}, {"x": x4, "W": W4})  # the layer's overflow rule
     return terms[0, :, :, :, 0] if one_d else terms
 
 
 # ---------------------------------------------------------------------------
 # the blocked layer
+
+
+def _one_window_stride(g: ConvGeometry) -> ConvGeometry:
+    """``g`` with the stride of an axis that has one output lowered to the smallest
+    that still gives one window, ``size + 2*pad - span + 1``.
+
+    A single window starts at 0 whatever the stride, so the result is the same;
+    but the layer's loops and components have ``s_h * s_w`` phases, and a stride
+    of ``2**40`` (which :class:`~strided_conv.Convolution` accepts) would make
+    that many. After this, ``s <= size + 2*pad`` on every axis.
+    """
+    stride = tuple(
+        min(s, size + 2 * p - (d * (k - 1) + 1) + 1) if o == 1 else s
+        for s, size, p, d, k, o in zip(g.stride, (g.H, g.W), g.pad, g.dilation,
+                                       (g.FH, g.FW), (g.OH, g.OW)))
+    return g._replace(stride=stride)
+
+
+def _check_layer_allocatable(g: ConvGeometry, FN: int, itemsize: int, shape_name: str) -> None:
+    """The layer's two arrays of the data's size: the components and the output."""
+    (sh, sw), (ph, pw) = g.stride, g.pad
+    hc, wc = -(-(g.H + 2 * ph) // sh), -(-(g.W + 2 * pw) // sw)
+    check_allocatable("the polyphase components (s_h, s_w, C, N, H_c, W_c)",
+                      (sh, sw, g.C, g.N, hc, wc), itemsize, _because(g, shape_name))
+    check_allocatable("the output (N, FN, OH, OW)", (g.N, FN, g.OH, g.OW), itemsize,
+                      _because(g, shape_name))
 
 
 class _Plan(NamedTuple):
@@ -506,6 +594,14 @@ class PolyphaseConvolution:
     ``H_c`` rows) are then copied out. Backward: ``dW`` from the same slices,
     ``dx`` by the transposed identity (:func:`conv_transpose2d_polyphase`).
 
+    Bad input is refused exactly as :class:`~strided_conv.Convolution` refuses
+    it (same exception, same message), an empty batch (``N = 0``) gives empty
+    outputs and ``dx`` with zero ``dW`` and ``db``, and the same overflow rule
+    holds: an output or gradient that is ``inf`` or ``nan`` although every
+    input is finite raises ``ValueError``. The only difference: where
+    Convolution would refuse a col matrix larger than any array can be, this
+    layer refuses components or an output that large.
+
     Parameters
     ----------
     W : ndarray, shape (FN, C, FH, FW)
@@ -530,7 +626,10 @@ class PolyphaseConvolution:
         first, shape ``(s_h, s_w, C, N, H_c, W_c)`` (:func:`polyphase_components`
         with ``pad``, axes 2 and 3 swapped), saved by :meth:`forward` for
         :meth:`backward`; the components are refilled in place when the next
-        input has the same shape and dtype.
+        input has the same shape and dtype. On an axis with a single output
+        the stride is lowered to ``size + 2*pad - span + 1`` first (one window
+        starts at 0 whatever the stride, and a stride of ``2**40`` would make
+        ``2**40`` phases), so the components then have fewer phases than ``stride``.
     dW, db : ndarray or None
         Gradients set by :meth:`backward`.
 
@@ -585,13 +684,19 @@ class PolyphaseConvolution:
         _check_params(self.W, self.b)  # W and b are public: they may have been replaced
         _check_input(x, self.W)
         FN, C, FH, FW = self.W.shape
-        g = conv_geometry(x.shape, FH, FW, self.stride, self.pad, self.dilation)
+        # Convolution's checks and wording (the kernel is W's shape, the sizes x's)
+        g = _geometry(x.shape, _X_NAMES, FH, FW, self.stride, self.pad, self.dilation, _W_NAMES)
+        g = _one_window_stride(g)
+        _check_layer_allocatable(g, FN, x.itemsize, "x.shape")
         plan = _plan(g, FN, x.itemsize, self.taps_per_product)
         self.components = None
         comp = self._components(x, g, plan.hc, plan.wc)
         self.x, self.components, self._plan = x, comp, plan
         cf = comp.reshape(*comp.shape[:3], -1)
-        return _forward(cf, _weight_groups(self.W, plan), self.b, plan)
+        with _overflow_checked_below():
+            out = _forward(cf, _weight_groups(self.W, plan), self.b, plan)
+        _check_overflow({"the output": out}, {"x": x, "W": self.W, "b": self.b})
+        return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Gradient with respect to ``x``; sets ``self.dW`` and ``self.db``.
@@ -618,15 +723,20 @@ class PolyphaseConvolution:
         comp = self.components
         cf = comp.reshape(*comp.shape[:3], -1)
         dcomp = np.zeros(comp.shape, dtype=dout.dtype)
-        dw_groups = _backward(cf, dout, wg, plan, dcomp.reshape(cf.shape), True)
+        with _overflow_checked_below():
+            dw_groups = _backward(cf, dout, wg, plan, dcomp.reshape(cf.shape), True)
+            self.db = dout.sum(axis=(0, 2, 3))
         dW = np.empty_like(self.W)
         for grp, dwg in zip(plan.groups, dw_groups):
             for j, (u, v, *_) in enumerate(grp):
                 dW[:, :, u, v] = dwg[:, j * g.C:(j + 1) * g.C]
         self.dW = dW
-        self.db = dout.sum(axis=(0, 2, 3))
         dx = np.empty((g.N, g.C, g.H, g.W), dtype=dout.dtype)
-        return _merge_components(dcomp.transpose(0, 1, 3, 2, 4, 5), g.stride, g.pad, dx)
+        _merge_components(dcomp.transpose(0, 1, 3, 2, 4, 5), g.stride, g.pad, dx)
+        # Convolution's overflow rule and wording
+        _check_overflow({"dx": dx, "dW": self.dW, "db": self.db},
+                        {"dout": dout, "x": self.x, "W": self.W})
+        return dx
 
 
 # ---------------------------------------------------------------------------
@@ -673,6 +783,16 @@ def conv_transpose2d_polyphase(
     -------
     ndarray, shape (N, C, H_out, W_out)
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :class:`~strided_conv.Convolution` for ``W`` and ``b`` (``b`` has
+        ``C`` entries here); ``x`` not a 4-D ndarray of ``W``'s dtype with ``FN``
+        channels and ``H', W' >= 1`` (``N = 0`` gives an empty result); an
+        ``output_padding`` outside ``[0, max(s, d))`` or a ``pad`` that leaves no
+        output; a result larger than any array can be; and, as in the layer, an
+        output that is ``inf`` or ``nan`` although every input is finite.
+
     Notes
     -----
     Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
@@ -688,6 +808,8 @@ def conv_transpose2d_polyphase(
         raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
     if x.ndim != 4:
         raise ValueError(f"x must be 4-D (N, FN, H', W'), got {x.ndim}-D array of shape {x.shape}")
+    for i, label in ((2, "H'"), (3, "W'")):  # N may be 0: an empty batch, empty result
+        check_int(f"x.shape[{i}] ({label})", x.shape[i], 1)
     if x.dtype != W.dtype:
         raise TypeError(f"x has dtype {x.dtype} but W has dtype {W.dtype}; "
                         "cast one explicitly (no promotion)")
@@ -699,17 +821,28 @@ def conv_transpose2d_polyphase(
     d = check_pair("dilation", dilation, 1)
     a = check_pair("output_padding", output_padding, 0)
     N, _, ih, iw = x.shape
-    ho = transposed_conv_output_size(ih, FH, s[0], p[0], d[0], a[0])
-    wo = transposed_conv_output_size(iw, FW, s[1], p[1], d[1], a[1])
-    g = conv_geometry((N, C, ho, wo), FH, FW, s, p, d)  # OH >= ih: a may add a window
+    because = (f"x.shape={x.shape}, W.shape={W.shape}, stride={s}, pad={p}, dilation={d}, "
+               f"output_padding={a}")
+    try:
+        ho = transposed_conv_output_size(ih, FH, s[0], p[0], d[0], a[0])
+        wo = transposed_conv_output_size(iw, FW, s[1], p[1], d[1], a[1])
+    except ValueError as err:  # its words are one axis's (input_size, padding): add ours
+        raise ValueError(f"{err} ({because})") from None
+    check_allocatable("the output (N, C, H_out, W_out)", (N, C, ho, wo), x.itemsize, because)
+    # the convolution this one transposes; OH >= ih (output_padding may add a window)
+    g = _one_window_stride(_geometry((N, C, ho, wo), _X_NAMES, FH, FW, s, p, d, _W_NAMES))
+    _check_layer_allocatable(g, FN, x.itemsize, "the output shape")
     plan = _plan(g, FN, x.itemsize, None)
-    dcomp = np.zeros((*s, C, N, plan.hc, plan.wc), dtype=x.dtype)
-    _backward(None, x, _weight_groups(W, plan), plan,
-              dcomp.reshape(*dcomp.shape[:3], -1), False)
-    z = _merge_components(dcomp.transpose(0, 1, 3, 2, 4, 5), s, p,
-                          np.empty((N, C, ho, wo), dtype=x.dtype))
-    if b is not None:
-        z += b.reshape(C, 1, 1)
+    dcomp = np.zeros((*g.stride, C, N, plan.hc, plan.wc), dtype=x.dtype)
+    with _overflow_checked_below():
+        _backward(None, x, _weight_groups(W, plan), plan,
+                  dcomp.reshape(*dcomp.shape[:3], -1), False)
+        z = _merge_components(dcomp.transpose(0, 1, 3, 2, 4, 5), g.stride, p,
+                              np.empty((N, C, ho, wo), dtype=x.dtype))
+        if b is not None:
+            z += b.reshape(C, 1, 1)
+    inputs = {"x": x, "W": W} if b is None else {"x": x, "W": W, "b": b}
+    _check_overflow({"the output": z}, inputs)
     return z
 
 
@@ -718,10 +851,11 @@ def conv_transpose2d_polyphase(
 
 
 def _check_factor(x: object, factor: object) -> tuple[np.ndarray, int]:
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"x must be 4-D (N, C, H, W), got {x.ndim}-D array of shape {x.shape}")
+    """The package's array rules (as :func:`~strided_conv.im2col`): a 4-D ndarray of a
+    numeric dtype, ``C, H, W >= 1`` and ``N >= 0``; ``factor`` an int ``>= 1``."""
+    x = _check_array("x", x, 4)
+    for i, label in enumerate("NCHW"):
+        check_int(f"x.shape[{i}] ({label})", x.shape[i], 0 if i == 0 else 1)
     return x, check_int("factor", factor, 1)
 
 
@@ -743,6 +877,13 @@ def pixel_unshuffle(x: np.ndarray, factor: int) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N, C*factor**2, H/factor, W/factor)
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``x`` not a 4-D ndarray of a numeric dtype with ``C, H, W >= 1``
+        (``N = 0`` gives an empty result), ``factor`` not an int ``>= 1``, or
+        ``H``, ``W`` not divisible by it.
 
     Notes
     -----
@@ -774,6 +915,12 @@ def pixel_shuffle(x: np.ndarray, factor: int) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N, C, H*factor, W*factor)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`pixel_unshuffle`, with the channels (not ``H`` and ``W``)
+        divisible by ``factor**2``.
 
     Notes
     -----
