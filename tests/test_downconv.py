@@ -443,3 +443,14 @@ def test_a_conv1d_subclass_with_its_own_forward_is_called():
     torch.testing.assert_close(module(torch.ones(1, 60, 8, dtype=torch.float64)),
                                module.conv2a(h).transpose(1, 2))
     assert not torch.allclose(expected, module(torch.ones(1, 60, 8, dtype=torch.float64)))
+
+
+def test_infeasible_message_states_every_condition_of_the_theorem():
+    # thm-downconv-feasible: exactly m segments, each reading real input, together reading
+    # every position; the message must not promise less than the theorem.
+    with pytest.raises(ValueError) as info:
+        DownConv(m_segments=12)
+    message = " ".join(str(info.value).split())
+    for condition in ("exactly m segments", "each read real input",
+                      "together read every position", "m_segments in {1-8, 10-11, 20}"):
+        assert condition in message, condition

@@ -240,8 +240,8 @@ def downconv_sizes(seq_len: int = 200, m_segments: int = 4, k1: int = 10,
     ValueError
         If ``k1 > seq_len``; if ``tail="error"`` and ``k1`` does not divide
         ``seq_len``; if no second convolution gives exactly ``m_segments``
-        segments that each read real input (the message lists the feasible
-        ``m_segments``).
+        segments that each read real input and together read every position
+        (the message lists the feasible ``m_segments``).
     """
     return DownConvSizes(*_derive_sizes(seq_len, m_segments, k1, tail))
 
@@ -267,7 +267,8 @@ def _derive_sizes(seq_len: int, m_segments: int, k1: int, tail: str) -> tuple:
             f"m_segments={m_segments} is not feasible for seq_len={seq_len}, k1={k1}, "
             f"tail={tail!r}: the first convolution outputs L1={mid} positions, and one "
             "Conv1d(kernel=k2, stride=k2, symmetric padding) gives exactly m segments that "
-            f"each read real input only for m_segments in {listed}"
+            f"each read real input and together read every position only for m_segments in "
+            f"{listed}"
             " (necessary: m_segments <= L1; rule: (m-2)*ceil(L1/m) <= L1-2)"
         )
     return (seq_len, m_segments, k1, tail, tail_items, tail_padding, mid, *second)
