@@ -188,9 +188,9 @@ def transposed_conv_output_size(
 ) -> int:
     r"""Output length of a transposed convolution along one axis.
 
-    .. math:: o' = s(i' - 1) - 2p + d(k-1) + a + 1
+    .. math:: o' = s(i' - 1) - 2p + d(k-1) + \tau + 1
 
-    where ``i'`` is the transposed convolution's input length and ``a`` its
+    where ``i'`` is the transposed convolution's input length and :math:`\tau` its
     ``output_padding``. This is the formula of ``torch.nn.ConvTranspose1d``.
 
     Raises
