@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 
 from .._validation import check_int
-from ..im2col import col2im, conv_geometry, im2col, window_coverage
+from ..im2col import ConvGeometry, col2im, conv_geometry, im2col, window_coverage
 from . import COLORS, COLUMN_WIDTH_IN, MIN_FONT_PT
 
 __all__ = [
@@ -122,6 +122,18 @@ def _too_many_windows(fn: str, n_win: int, size: int, kernel: int, stride: int) 
 _MAX_WINDOWS = 6
 
 
+def _tiny_case(fn: str, size: int, kernel: int, stride: int
+               ) -> tuple[int, int, int, ConvGeometry, np.ndarray, np.ndarray]:
+    """The checked sizes, the geometry, the numbered input ``x`` and its ``col``: the
+    set-up of the figures that draw one grid per window (at most ``_MAX_WINDOWS``)."""
+    size, kernel, stride = _checked(size, kernel, stride)
+    g = conv_geometry((1, 1, size, size), kernel, kernel, stride)
+    if g.OH * g.OW > _MAX_WINDOWS:
+        raise _too_many_windows(fn, g.OH * g.OW, size, kernel, stride)
+    x = np.arange(size * size).reshape(1, 1, size, size)
+    return size, kernel, stride, g, x, im2col(x, kernel, kernel, stride)
+
+
 def plot_im2col_rows(size: int = 4, kernel: int = 3, stride: int = 1) -> Figure:
     """Each row of ``col`` and the input cells it copies.
 
@@ -147,13 +159,8 @@ def plot_im2col_rows(size: int = 4, kernel: int = 3, stride: int = 1) -> Figure:
     ValueError
         If the kernel is larger than the input or there are more than 6 windows.
     """
-    size, kernel, stride = _checked(size, kernel, stride)
-    g = conv_geometry((1, 1, size, size), kernel, kernel, stride)
+    size, kernel, stride, g, x, col = _tiny_case("plot_im2col_rows", size, kernel, stride)
     n_win, k2 = g.OH * g.OW, kernel * kernel
-    if n_win > _MAX_WINDOWS:
-        raise _too_many_windows("plot_im2col_rows", n_win, size, kernel, stride)
-    x = np.arange(size * size).reshape(1, 1, size, size)
-    col = im2col(x, kernel, kernel, stride)
     read = window_coverage(size, size, kernel, kernel, stride) > 0
 
     gap, label_w, margin = 1.3, 3.0, 0.3
@@ -262,13 +269,8 @@ def plot_col2im_scatter_add(size: int = 4, kernel: int = 3, stride: int = 1) -> 
     ValueError
         If the kernel is larger than the input or there are more than 6 windows.
     """
-    size, kernel, stride = _checked(size, kernel, stride)
-    g = conv_geometry((1, 1, size, size), kernel, kernel, stride)
+    size, kernel, stride, g, x, col = _tiny_case("plot_col2im_scatter_add", size, kernel, stride)
     n_win, k2 = g.OH * g.OW, kernel * kernel
-    if n_win > _MAX_WINDOWS:
-        raise _too_many_windows("plot_col2im_scatter_add", n_win, size, kernel, stride)
-    x = np.arange(size * size).reshape(1, 1, size, size)
-    col = im2col(x, kernel, kernel, stride)
     total = col2im(col, x.shape, kernel, kernel, stride)[0, 0]
     count = window_coverage(size, size, kernel, kernel, stride)
     top = int(count.max())
