@@ -71,7 +71,8 @@ class SegmentAttention(nn.Module):
                  softmax_over: str = "segments") -> None:
         super().__init__()
         if not isinstance(softmax_over, str) or softmax_over not in _SOFTMAX_DIMS:
-            raise ValueError(f"softmax_over must be one of {tuple(_SOFTMAX_DIMS)}, got {softmax_over!r}")
+            raise ValueError(f"softmax_over must be one of {tuple(_SOFTMAX_DIMS)}, "
+                             f"got {softmax_over!r}")
         self.softmax_over = softmax_over
         self.downconv = DownConv(seq_len, hidden_size, m_segments, k1, channel_reduction, tail)
         _check_weight_size("the (hidden_size, hidden_size) weights", (hidden_size, hidden_size),
@@ -126,7 +127,8 @@ class FullSelfAttention(nn.Module):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 3 or x.shape[-1] != self.hidden_size:
             raise ValueError(
-                f"x must have shape (batch, n, hidden_size={self.hidden_size}), got {tuple(x.shape)}"
+                f"x must have shape (batch, n, hidden_size={self.hidden_size}), "
+                f"got {tuple(x.shape)}"
             )
         _check_dtype("x", x, self)
 

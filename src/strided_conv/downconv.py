@@ -606,7 +606,8 @@ def _ones_conv(layer: nn.Conv1d) -> nn.Conv1d:
 
 
 class NumPyDownConv:
-    """A :class:`DownConv`'s two layers rebuilt with chapter 2's NumPy :class:`~strided_conv.Convolution`.
+    """A :class:`DownConv`'s two layers rebuilt with chapter 2's NumPy
+    :class:`~strided_conv.Convolution`.
 
     A 1-D convolution is a 2-D one of height 1: the input ``(B, L, H)`` becomes
     ``(B, H, 1, L)``, a ``Conv1d`` weight ``(out, in, k)`` becomes
@@ -654,7 +655,8 @@ class NumPyDownConv:
         return y[:, :, 0, :].transpose(0, 2, 1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Gradient of the loss w.r.t. the input, ``(B, seq_len, H)``, from ``dout`` ``(B, m, H)``."""
+        """Gradient of the loss w.r.t. the input, ``(B, seq_len, H)``, from ``dout``
+        ``(B, m, H)``."""
         if self._active is None:
             raise ValueError("backward() called before forward()")
         m = self.module

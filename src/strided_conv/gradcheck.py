@@ -2,7 +2,10 @@ r"""Numerical gradients and relative errors, the yardsticks of chapter 2.
 
 A backward pass is checked by comparing it with central differences,
 
-.. math:: \frac{\partial f}{\partial x_k} \approx \frac{f(x + \varepsilon e_k) - f(x - \varepsilon e_k)}{2\varepsilon},
+.. math::
+
+    \frac{\partial f}{\partial x_k}
+    \approx \frac{f(x + \varepsilon e_k) - f(x - \varepsilon e_k)}{2\varepsilon},
 
 whose truncation error is :math:`O(\varepsilon^2)` (zero when ``f`` is linear
 or quadratic in ``x_k``) and whose rounding error is about
@@ -27,7 +30,8 @@ __all__ = [
 ]
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
+                       eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of a scalar function, one entry at a time.
 
     Parameters
@@ -197,7 +201,8 @@ def pytorch_reference(case: ConvCase) -> dict[str, np.ndarray]:
     out = torch.nn.functional.conv2d(x, W, b, stride=case.stride, padding=case.pad,
                                      dilation=case.dilation)
     out.backward(torch.tensor(case.dout))
-    return {"out": out.detach().numpy(), "dx": x.grad.numpy(), "dW": W.grad.numpy(), "db": b.grad.numpy()}
+    return {"out": out.detach().numpy(), "dx": x.grad.numpy(), "dW": W.grad.numpy(),
+            "db": b.grad.numpy()}
 
 
 def layer_results(layer_cls: type, case: ConvCase) -> dict[str, np.ndarray]:

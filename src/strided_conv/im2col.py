@@ -22,8 +22,8 @@ Two implementations of each are kept because the chapter compares them:
   an ``(N, C, FH, FW, OH, OW)`` buffer, then a transposing copy. Its defects
   (``int()`` truncation, float64 promotion, oversize col2im buffer) are fixed,
   its structure, and its second copy of the col buffer, are not.
-- :func:`~strided_conv.im2col` / :func:`~strided_conv.col2im` (the public, fast ones) take one strided view
-  of the padded input and copy it **once**; ``col2im`` adds into a buffer of
+- :func:`~strided_conv.im2col` / :func:`~strided_conv.col2im` (the public, fast ones) take
+  one strided view of the padded input and copy it **once**; ``col2im`` adds into a buffer of
   exactly the input's shape.
 
 Output sizes always come from :func:`strided_conv.conv_output_size` (floor).

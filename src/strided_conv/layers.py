@@ -62,9 +62,11 @@ def _check_params(W: np.ndarray, b: np.ndarray) -> None:
     if not np.issubdtype(W.dtype, np.floating):
         raise TypeError(f"W must have a floating dtype, got {W.dtype}")
     if b.shape != (W.shape[0],):
-        raise ValueError(f"b must have shape (FN,) = ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
+        raise ValueError(f"b must have shape (FN,) = ({W.shape[0]},) to match W {W.shape}, "
+                         f"got {b.shape}")
     if b.dtype != W.dtype:
-        raise TypeError(f"b has dtype {b.dtype} but W has dtype {W.dtype}; cast one explicitly (no promotion)")
+        raise TypeError(f"b has dtype {b.dtype} but W has dtype {W.dtype}; "
+                        "cast one explicitly (no promotion)")
 
 
 def _check_input(x: np.ndarray, W: np.ndarray) -> None:
@@ -73,9 +75,11 @@ def _check_input(x: np.ndarray, W: np.ndarray) -> None:
     if x.ndim != 4:
         raise ValueError(f"x must be 4-D (N, C, H, W), got {x.ndim}-D array of shape {x.shape}")
     if x.dtype != W.dtype:
-        raise TypeError(f"x has dtype {x.dtype} but W has dtype {W.dtype}; cast one explicitly (no promotion)")
+        raise TypeError(f"x has dtype {x.dtype} but W has dtype {W.dtype}; "
+                        "cast one explicitly (no promotion)")
     if x.shape[1] != W.shape[1]:
-        raise ValueError(f"x has C={x.shape[1]} channels (shape {x.shape}) but W expects C={W.shape[1]} (shape {W.shape})")
+        raise ValueError(f"x has C={x.shape[1]} channels (shape {x.shape}) "
+                         f"but W expects C={W.shape[1]} (shape {W.shape})")
 
 
 def _overflow_checked_below() -> np.errstate:
@@ -102,7 +106,8 @@ def _check_dout(dout: np.ndarray, expected: tuple[int, int, int, int], dtype: np
     if not isinstance(dout, np.ndarray):
         raise TypeError(f"dout must be a numpy.ndarray, got {type(dout).__name__}")
     if dout.shape != expected:
-        raise ValueError(f"dout must have the output's shape (N, FN, OH, OW) = {expected}, got {dout.shape}")
+        raise ValueError(f"dout must have the output's shape (N, FN, OH, OW) = {expected}, "
+                         f"got {dout.shape}")
     if dout.dtype != dtype:
         raise TypeError(f"dout has dtype {dout.dtype} but the layer ran in {dtype}; no promotion")
 

@@ -136,7 +136,8 @@ class _SDPA(nn.Module):
 def _segment_reference(model: SegmentAttention, x: torch.Tensor) -> torch.Tensor:
     """SDPA of the item queries over the segment keys/values, segments from the reference convs."""
     segments = functional_downconv(model.downconv, x)
-    return F.scaled_dot_product_attention(model.query(x), model.key(segments), model.value(segments))
+    return F.scaled_dot_product_attention(model.query(x), model.key(segments),
+                                          model.value(segments))
 
 
 #: name -> (factory(n, hidden, full) -> module, description). ``full`` is one

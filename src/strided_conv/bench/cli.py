@@ -36,7 +36,8 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(t) for t in _csv(text))
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from err
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from err
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="all",
                    help=f"all ({','.join(DEFAULT_SUITES)}), or comma-separated from "
                         f"{','.join(SUITES)}")
-    p.add_argument("--shapes", type=_csv, help="conv shapes, e.g. S1,S2 (default: all; T1,T2 with --tiny)")
+    p.add_argument("--shapes", type=_csv,
+                   help="conv shapes, e.g. S1,S2 (default: all; T1,T2 with --tiny)")
     p.add_argument("--dtypes", type=_csv, help="float32,float64 (default: both)")
     p.add_argument("--impls", type=_csv, help="conv implementations to include (torch always runs)")
     p.add_argument("--repeats", type=int, help="timed repetitions per implementation")
@@ -74,7 +76,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     """The :class:`BenchConfig` an argument namespace asks for (ValueError on bad values)."""
     suites = DEFAULT_SUITES if args.suite == "all" else _csv(args.suite)
     base = tiny_config() if args.tiny else BenchConfig()
-    changes = {f: getattr(args, a) for a, f in _OPTION_FIELDS.items() if getattr(args, a) is not None}
+    changes = {f: getattr(args, a) for a, f in _OPTION_FIELDS.items()
+               if getattr(args, a) is not None}
     return replace(base, suites=suites, **changes)
 
 

@@ -55,7 +55,8 @@ class TorchConvRunner:
 
 
 class LayerRunner:
-    """Any layer with the seed's interface: ``forward(x)``, ``backward(dout) -> dx``, ``.dW``, ``.db``."""
+    """Any layer with the seed's interface: ``forward(x)``, ``backward(dout) -> dx``,
+    ``.dW``, ``.db``."""
 
     def __init__(self, layer: Any, x: np.ndarray, dout: np.ndarray) -> None:
         self.layer, self.x, self.dout = layer, x, dout

@@ -22,7 +22,8 @@ Tick = Callable[[str], None]
 
 
 def selected_impls(config: BenchConfig, shape: ConvShape, dtype: str) -> list[str]:
-    """Implementations that run on ``shape`` in ``dtype``: the reference first, then the table's order."""
+    """Implementations that run on ``shape`` in ``dtype``: the reference first, then the
+    table's order."""
     unknown = sorted(set(config.impls or ()) - set(CONV_IMPLS))
     if unknown:
         raise ValueError(f"impls {unknown} unknown; registered: {sorted(CONV_IMPLS)}")
@@ -52,7 +53,8 @@ def planned_conv_repetitions(config: BenchConfig) -> int:
     return total
 
 
-def _time(fns: dict[str, Callable[[], object]], config: BenchConfig, tick: Tick) -> dict[str, list[float]]:
+def _time(fns: dict[str, Callable[[], object]], config: BenchConfig, tick: Tick
+          ) -> dict[str, list[float]]:
     number = {n: calls_per_repetition(f, config.min_time) for n, f in fns.items()}
     repeats = {n: _repeats(config, n) for n in fns}
     return interleaved_times(fns, repeats, warmup=max(0, config.warmup - 1),
@@ -68,8 +70,8 @@ def measure_gemm(m: int, k: int, n: int, dtype: str, config: BenchConfig, tick: 
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     times = _time({"gemm:numpy": lambda: a @ b, "gemm:torch": lambda: ta @ tb}, config, tick)
     flops = 2 * m * k * n
-    return [{"kind": kind, "shape": shape, "dtype": dtype, "library": lib.split(":")[1], "m": m, "k": k,
-             "n": n, "flops": flops, "times_s": t, "median_s": median(t),
+    return [{"kind": kind, "shape": shape, "dtype": dtype, "library": lib.split(":")[1],
+             "m": m, "k": k, "n": n, "flops": flops, "times_s": t, "median_s": median(t),
              "gflops": flops / median(t) / 1e9} for lib, t in times.items()]
 
 
@@ -119,7 +121,8 @@ def run_case(sname: str, shape: ConvShape, dtype: str, config: BenchConfig,
     ``names`` (default: :func:`selected_impls`) on one shape and dtype."""
     arrays = conv_inputs(shape, dtype, config.seed)
     names = selected_impls(config, shape, dtype) if names is None else names
-    runners = {n: CONV_IMPLS[n].factory(**arrays, stride=shape.stride, pad=shape.pad) for n in names}
+    runners = {n: CONV_IMPLS[n].factory(**arrays, stride=shape.stride, pad=shape.pad)
+               for n in names}
     checks = check_case(f"{sname} {dtype}", runners, dtype)
     memory = [row | {"shape": sname, "dtype": dtype, "col_bytes": shape.col_bytes(dtype),
                      "out_bytes": shape.out_bytes(dtype),

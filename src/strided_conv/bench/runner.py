@@ -80,8 +80,10 @@ def run(config: BenchConfig, progress: bool = True, command: str | None = None,
         machine = machine_info()
         suites = {
             "conv": run_conv_suite(config, on_call) if "conv" in config.suites else None,
-            "downconv": run_downconv_suite(config, on_call) if "downconv" in config.suites else None,
-            "attention": run_attention_suite(config, on_call) if "attention" in config.suites else None,
+            "downconv": (run_downconv_suite(config, on_call) if "downconv" in config.suites
+                         else None),
+            "attention": (run_attention_suite(config, on_call) if "attention" in config.suites
+                          else None),
             "polyphase": (run_polyphase_suite(config, on_call) if "polyphase" in config.suites
                           else None),
         }

@@ -41,8 +41,8 @@ GEMM = {"kind": str, "shape": Nullable(str), "dtype": str, "library": str, "m": 
 CONV_TIMING = TIMING | {"shape": str, "dtype": str, "pass": str, "flops": int, "gflops": NUM,
                         "ratio_to_torch": NUM, "fraction_of_gemm_peak": NUM}
 MEMORY = {"shape": str, "dtype": str, "impl": str, "pass": str,
-          "peak_extra_bytes": Nullable(int), "peak_repeat_bytes": Nullable(int), "note": Nullable(str), "col_bytes": int,
-          "out_bytes": int}
+          "peak_extra_bytes": Nullable(int), "peak_repeat_bytes": Nullable(int),
+          "note": Nullable(str), "col_bytes": int, "out_bytes": int}
 
 SCHEMA: dict[str, Any] = {
     "schema_version": int,
@@ -55,7 +55,8 @@ SCHEMA: dict[str, Any] = {
                 "torch": str, "threadpools": [dict], "torch_num_threads": int},
     "load_average": {"before": Nullable([NUM]), "after": Nullable([NUM])},
     "implementations": {str: str},
-    "conv": Nullable({"shapes": {str: dict}, "torch_kernels": {str: [str]}, "gemm": [GEMM], "gemm_peak_gflops": {str: NUM},
+    "conv": Nullable({"shapes": {str: dict}, "torch_kernels": {str: [str]}, "gemm": [GEMM],
+                      "gemm_peak_gflops": {str: NUM},
                       "checks": [CHECK], "memory": [MEMORY], "timings": [CONV_TIMING]}),
     "downconv": Nullable({"batch": int, "seq_len": int, "hidden": int, "checks": [CHECK],
                           "timings": [TIMING | {"pass": str}]}),

@@ -135,7 +135,8 @@ def loglog_slope(n: Sequence[float], t: Sequence[float]) -> float:
     x = np.asarray(n, dtype=np.float64)
     y = np.asarray(t, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
-        raise ValueError(f"n and t must be 1-D of equal length >= 2, got shapes {x.shape} and {y.shape}")
+        raise ValueError(f"n and t must be 1-D of equal length >= 2, "
+                         f"got shapes {x.shape} and {y.shape}")
     if np.any(x <= 0) or np.any(y <= 0):
         raise ValueError("n and t must be > 0 to take logarithms")
     lx, ly = np.log(x), np.log(y)
