@@ -10,7 +10,7 @@ from rec_synthetic import write_inter
 from strided_conv.rec import cli
 from strided_conv.rec.data import load_ml100k
 from strided_conv.rec.results import load_results, merge_results, summarize_runs
-from strided_conv.rec.train import TrainConfig, default_segments, train_run
+from strided_conv.rec.train import TrainConfig, default_segments, step_times, train_run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -113,13 +113,70 @@ def test_crossover_interpolates_log_log():
     assert crossover_length(rows)["crossover"] is None
 
 
+def _runs(**ranks_by_model_seed):
+    """Run records with only what the summaries read: ``a0=[ranks]`` is model a, seed 0."""
+    return {"runs": [{"model": key[:-1], "seed": int(key[-1]), "max_len": 50, "parameters": 1,
+                      "epochs": [{"train_seconds": 1.0, "samples": 1}],
+                      "test": {"full": {"ranks": ranks}}}
+                     for key, ranks in ranks_by_model_seed.items()]}
+
+
 def test_paired_difference_by_hand():
     from strided_conv.rec.results import paired_difference
-    run = lambda model, ranks: {"model": model, "max_len": 50, "seed": 0,  # noqa: E731
-                                "test": {"full": {"ranks": ranks}}}
-    results = {"runs": [run("a", [0, 20, 0, 20]), run("b", [20, 20, 0, 0])]}
+    results = _runs(a0=[0, 20, 0, 20], b0=[20, 20, 0, 0])
     d = paired_difference(results, "a", "b", 50, "hr")
     # per-user HR differences: +1, 0, 0, -1 -> mean 0, std sqrt(2/3), se sqrt(2/3)/2
     assert d["diff"] == 0.0 and d["se"] == pytest.approx(np.sqrt(2 / 3) / 2)
+    assert d["seeds"] == 1 and np.isnan(d["t"])
     with pytest.raises(ValueError, match="no seed has both 'a' and 'c'"):
         paired_difference(results, "a", "c", 50)
+
+
+def test_paired_difference_over_seeds_by_hand():
+    from strided_conv.rec.results import paired_difference
+    # HR differences per user: seed 0: +1, +1, 0, 0 (mean 1/2); seed 1: +1, 0, 0, 0 (1/4)
+    results = _runs(a0=[0, 0, 0, 20], b0=[20, 20, 0, 20],
+                    a1=[0, 20, 20, 20], b1=[20, 20, 20, 20], a2=[0, 0, 0, 0])
+    d = paired_difference(results, "a", "b", 50, "hr")
+    assert d["seeds"] == 2 and d["seed_diffs"] == [0.5, 0.25] and d["agree"] == 2
+    assert d["diff"] == pytest.approx(0.375)
+    # each user's difference averaged over the two seeds: 1, 1/2, 0, 0
+    assert d["se"] == pytest.approx(np.std([1, 0.5, 0, 0], ddof=1) / 2)
+    assert d["z"] == pytest.approx(0.375 / d["se"])
+    # seed-level t: mean 0.375, std(ddof=1) of (0.5, 0.25) = 0.25/sqrt(2), se = 0.125
+    assert d["t"] == pytest.approx(0.375 / 0.125)
+
+
+def test_summarize_runs_by_hand():
+    results = _runs(a0=[0, 0, 0, 20], a1=[0, 20, 20, 20])
+    (row,) = summarize_runs(results, k=10)
+    assert row["seeds"] == 2 and row["hr"] == pytest.approx(0.5)
+    assert row["hr_seed_spread"] == pytest.approx(0.5)
+    # each user's HR averaged over the seeds: 1, 1/2, 1/2, 0
+    assert row["hr_se_users"] == pytest.approx(np.std([1, 0.5, 0.5, 0], ddof=1) / 2)
+
+
+def test_step_times_rows_and_rounds(inter):
+    h = load_ml100k(inter)
+    out = step_times(h, (50,), ("full", "segment"), batch_size=8, repeats=3, warmup=1)
+    assert out["config"]["batch_size"] == 8 and out["config"]["segments"] == {50: [5, 5]}
+    assert [(r["max_len"], r["model"]) for r in out["rows"]] == [(50, "full"), (50, "segment")]
+    for row in out["rows"]:
+        assert len(row["ms"]) == 3 and all(t > 0 for t in row["ms"])
+        assert row["ms_per_prefix"] == pytest.approx(np.median(row["ms"]) / 8)
+        assert row["ms_per_prefix_min"] == pytest.approx(min(row["ms"]) / 8)
+    with pytest.raises(ValueError, match="attentions must be among"):
+        step_times(h, (50,), ("sparse",))
+    with pytest.raises(ValueError, match="repeats"):
+        step_times(h, (50,), ("full",), repeats=0)
+
+
+def test_cli_steps_writes_json(inter, tmp_path):
+    out = tmp_path / "steps.json"
+    assert cli.main(["steps", "--max-len", "50", "--models", "full", "paup", "--batch-size",
+                     "4", "--repeats", "2", "--warmup", "0", "--data", str(inter),
+                     "-o", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["schema"] == "strided_conv.rec_steps/1"
+    assert data["data"]["file"] == "tiny.inter" and "load_average_end" in data["machine"]
+    assert [r["model"] for r in data["rows"]] == ["full", "paup"]

@@ -1,9 +1,12 @@
-"""Command line: ``python -m strided_conv.rec {train,merge,stats,cost}``.
+"""Command line: ``python -m strided_conv.rec {train,merge,stats,steps,cost}``.
 
 ``train`` trains every ``--models`` x ``--seeds`` at one ``--max-len`` on
 MovieLens-100k (or ``--data FILE``, a RecBole ``.inter`` file) with a progress bar
 on stderr, and writes one JSON run file (:mod:`strided_conv.rec.results`).
 ``merge`` joins run files made in parts. ``stats`` prints the data statistics.
+``steps`` times one training step of every model, interleaved
+(:func:`strided_conv.rec.train.step_times`): the models' speeds, which the
+training run's epoch times cannot compare when the machine's load changes.
 ``cost`` times PAUP's layer and each of its branches against ``n``
 (:func:`strided_conv.paup.paup_branch_times`) and writes JSON.
 
@@ -11,6 +14,7 @@ Examples::
 
     python -m strided_conv.rec train --max-len 50 --seeds 0 1 2 -o part50.json
     python -m strided_conv.rec merge part50.json part200.json -o book/rec_results.json
+    python -m strided_conv.rec steps --max-len 50 200 -o book/rec_step_times.json
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from ..bench.machine import load_average, machine_info
 from .data import history_stats, load_ml100k, ml100k_path
 from .model import ATTENTIONS
 from .results import SCHEMA, file_sha256, load_results, merge_results, utc_now
-from .train import TrainConfig, train_run
+from .train import TrainConfig, step_times, train_run
 
 __all__ = ["main", "build_parser"]
 
@@ -74,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stats", help="print the data statistics as JSON")
     s.add_argument("--data", type=Path, default=None)
+
+    st = sub.add_parser("steps", help="time a training step of every model, interleaved")
+    st.add_argument("--max-len", nargs="+", type=int, default=[50, 200])
+    st.add_argument("--models", nargs="+", default=list(ATTENTIONS), choices=ATTENTIONS)
+    st.add_argument("--batch-size", type=int, default=128)
+    st.add_argument("--repeats", type=int, default=10, help="timed rounds (default: 10)")
+    st.add_argument("--warmup", type=int, default=2, help="untimed steps per model first")
+    st.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    st.add_argument("--data", type=Path, default=None)
+    st.add_argument("-o", "--output", type=Path, required=True)
 
     c = sub.add_parser("cost", help="time PAUP's layer and its branches against n")
     c.add_argument("--n", nargs="+", type=int,
@@ -132,6 +146,22 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _steps(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    data_path = ml100k_path() if args.data is None else args.data
+    started, load_start = utc_now(), load_average()
+    times = step_times(load_ml100k(data_path), args.max_len, args.models, args.batch_size,
+                       args.repeats, args.warmup)
+    _write(args.output, {"schema": "strided_conv.rec_steps/1",
+                         "command": ["python", "-m", "strided_conv.rec", *sys.argv[1:]],
+                         "started": started, "finished": utc_now(),
+                         "machine": {**machine_info(), "load_average_start": load_start,
+                                     "load_average_end": load_average()},
+                         "data": {"file": Path(data_path).name,
+                                  "sha256": file_sha256(data_path)}, **times})
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -148,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stats":
             print(json.dumps(history_stats(load_ml100k(args.data)), indent=1))
             return 0
+        if args.command == "steps":
+            return _steps(args)
         from ..paup import paup_branch_times
         started = utc_now()
         times = paup_branch_times(args.n, repeats=args.repeats,

@@ -1,9 +1,9 @@
 r"""A SASRec-style next-item model with full, segment or PAUP attention ("DownConv at work").
 
 SASRec (Kang and McAuley, 2018): item embeddings, stacked blocks of self-attention
-and a position-wise feed-forward layer, and the score of item :math:`i` for a
-history is :math:`h^\top e_i`, the last position's output against the item's
-embedding (shared input/output embeddings). Here the attention of every block is
+and a position-wise feed-forward layer, and the score of an item for a history is
+:math:`h^\top e`, the last position's output :math:`h` against the item's embedding
+:math:`e` (shared input/output embeddings). Here the attention of every block is
 one of :data:`ATTENTIONS`:
 
 ``"full"``
@@ -17,7 +17,8 @@ one of :data:`ATTENTIONS`:
     the position embeddings as its ``pos_emb`` (as PAUP's model does; no position
     embedding is added to the input then);
 ``"paup-nopos"``
-    the same layer with ``positional="none"`` (the book's variant, not PAUP's);
+    the same layer with ``positional="none"`` (PAUP's layer without its positional
+    branch; an option of this book, not PAUP's model);
     positions are added to the input instead.
 
 Shapes: a batch of histories ``(N, max_len)`` of item ids, LEFT-padded with 0;
@@ -34,7 +35,7 @@ DownConv mixes positions: a segment's key holds every item of its span, later
 ones included. So this model must be trained on prefixes (one target per input,
 the target never in the input, see :mod:`strided_conv.rec.data`), not with
 SASRec's one target per position: :meth:`SequentialRecommender.encode` at
-position ``t`` depends on items after ``t`` for every attention but ``"full"``
+position ``u`` depends on items after ``u`` for every attention but ``"full"``
 (the tests show it).
 """
 from __future__ import annotations
@@ -56,7 +57,7 @@ ATTENTIONS: tuple[str, ...] = ("full", "segment", "paup", "paup-nopos")
 class CausalSelfAttention(nn.Module):
     r"""Multi-head causal softmax self-attention with padded keys masked.
 
-    Query ``t`` attends to keys ``u <= t`` that are not padding, and always to
+    Query ``u`` attends to keys ``u' <= u`` that are not padding, and always to
     itself: :math:`\operatorname{softmax}(QK^\top/\sqrt{D/h} + M)V`, then a
     dense layer. ``(N, n, D)``, mask ``(N, n)`` (True = real item) -> ``(N, n, D)``.
     """
@@ -205,7 +206,7 @@ class SequentialRecommender(nn.Module):
         """Every position's output, ``(N, max_len)`` ids -> ``(N, max_len, D)``.
 
         Only the last position is used for prediction; for every attention but
-        ``"full"`` position ``t`` also depends on items after ``t``.
+        ``"full"`` position ``u`` also depends on items after ``u``.
         """
         seqs = check_histories(seqs, self.max_len, self.n_items)
         mask = seqs > 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import hit_rate, ndcg
+from .metrics import hit_rate, ndcg, standard_error
 
 __all__ = ["SCHEMA", "utc_now", "file_sha256", "merge_results", "load_results",
            "summarize_runs", "epoch_seconds", "ms_per_prefix", "paired_difference",
@@ -97,13 +97,19 @@ def ms_per_prefix(run: dict[str, Any]) -> float:
     return float(np.median([1e3 * e["train_seconds"] / e["samples"] for e in run["epochs"]]))
 
 
+def _per_user(runs: list[dict[str, Any]], fn, kind: str, k: int) -> np.ndarray:
+    """``(seeds, users)``: the metric of every user in every run of ``runs``."""
+    return np.stack([fn(np.asarray(r["test"][kind]["ranks"]), k) for r in runs])
+
+
 def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
                    ) -> list[dict[str, Any]]:
     """One row per (max_len, model): metrics over seeds and users.
 
-    For HR@k and NDCG@k: ``mean`` over seeds of the per-seed means over users;
-    ``se_users`` the mean over seeds of the standard error over users
-    (``std(ddof=1)/sqrt(users)``); ``seed_spread`` max minus min over seeds
+    For HR@k and NDCG@k: ``mean`` over seeds and users; ``se_users`` the
+    standard error over users of each user's metric averaged over the seeds (the
+    error of ``mean`` that comes from which users there are; training noise is in
+    the spread); ``seed_spread`` max minus min over seeds of the per-seed means
     (0 with one seed). Also ``seeds``, ``epochs`` (mean number run),
     ``epoch_seconds`` and ``ms_per_prefix`` (means over seeds of each run's
     median, :func:`epoch_seconds`, :func:`ms_per_prefix`) and ``parameters``.
@@ -121,47 +127,54 @@ def summarize_runs(results: dict[str, Any], kind: str = "full", k: int = 10
                                "ms_per_prefix": float(np.mean([ms_per_prefix(r)
                                                                for r in runs]))}
         for name, fn in (("hr", hit_rate), ("ndcg", ndcg)):
-            per_user = [fn(np.asarray(r["test"][kind]["ranks"]), k) for r in runs]
-            means = [float(v.mean()) for v in per_user]
-            row[name] = float(np.mean(means))
-            row[f"{name}_se_users"] = float(np.mean(
-                [v.std(ddof=1) / np.sqrt(len(v)) for v in per_user]))
-            row[f"{name}_seed_spread"] = float(max(means) - min(means))
+            per_user = _per_user(runs, fn, kind, k)
+            means = per_user.mean(axis=1)
+            row[name] = float(means.mean())
+            row[f"{name}_se_users"] = standard_error(per_user.mean(axis=0))
+            row[f"{name}_seed_spread"] = float(means.max() - means.min())
         rows.append(row)
     return rows
 
 
 def paired_difference(results: dict[str, Any], model_a: str, model_b: str, max_len: int,
                       metric: str = "ndcg", kind: str = "full", k: int = 10
-                      ) -> dict[str, float]:
-    """Mean over users of ``metric(a) - metric(b)``, paired by user and by seed.
+                      ) -> dict[str, Any]:
+    """``metric(a) - metric(b)``, paired by user and by seed, with two significance tests.
 
-    For every seed both models ran, the per-user differences give a mean and a
-    standard error (``std(ddof=1)/sqrt(users)``); the result averages both over
-    the seeds (``diff``, ``se``) and gives ``z = diff / se`` and ``seeds``.
-    Pairing removes the users' own difficulty, so this standard error is
-    smaller than the unpaired one of :func:`summarize_runs`.
+    Only seeds both models ran count. Returns
+
+    - ``diff``: the mean over seeds and users of the difference;
+    - ``se`` and ``z = diff / se``: the standard error over users of each user's
+      difference averaged over the seeds (pairing removes the users' own
+      difficulty; training noise is not in it);
+    - ``seed_diffs``: each seed's mean difference, ``seeds`` their number, and
+      ``agree`` how many have the sign of ``diff``;
+    - ``t``: the paired t statistic over seeds, ``diff / (std(seed_diffs) /
+      sqrt(seeds))``, with ``seeds - 1`` degrees of freedom (``nan`` with one seed).
+      It counts training noise, which ``z`` does not.
     """
     fn = {"hr": hit_rate, "ndcg": ndcg}[metric]
     by = {(r["model"], r["seed"]): r for r in results["runs"] if r["max_len"] == max_len}
     seeds = sorted(s for (m, s) in by if m == model_a and (model_b, s) in by)
     if not seeds:
         raise ValueError(f"no seed has both {model_a!r} and {model_b!r} at max_len={max_len}")
-    diffs, ses = [], []
-    for s in seeds:
-        d = (fn(np.asarray(by[(model_a, s)]["test"][kind]["ranks"]), k)
-             - fn(np.asarray(by[(model_b, s)]["test"][kind]["ranks"]), k))
-        diffs.append(float(d.mean()))
-        ses.append(float(d.std(ddof=1) / np.sqrt(len(d))))
-    diff, se = float(np.mean(diffs)), float(np.mean(ses))
+    d = (_per_user([by[(model_a, s)] for s in seeds], fn, kind, k)
+         - _per_user([by[(model_b, s)] for s in seeds], fn, kind, k))
+    diff, se = float(d.mean()), standard_error(d.mean(axis=0))
+    seed_diffs = d.mean(axis=1)
+    seed_se = standard_error(seed_diffs) if len(seeds) > 1 else 0.0
+    t = diff / seed_se if seed_se > 0 else float("nan")
     return {"diff": diff, "se": se, "z": diff / se if se > 0 else float("nan"),
-            "seeds": len(seeds)}
+            "seeds": len(seeds), "seed_diffs": [float(v) for v in seed_diffs],
+            "agree": int(np.sum(np.sign(seed_diffs) == np.sign(diff))), "t": float(t)}
 
 
 def crossover_length(rows: list[dict[str, Any]], slow: str = "full", fast: str = "segment"
                      ) -> dict[str, Any]:
     """Where ``fast`` starts to train faster than ``slow``, from training time per prefix.
 
+    ``rows`` carry ``max_len``, ``model`` and ``ms_per_prefix``: the rows of
+    :func:`strided_conv.rec.train.step_times` (or of :func:`summarize_runs`).
     ``ratios`` maps each max length to ``ms_per_prefix(slow) / ms_per_prefix(fast)``;
     ``crossover`` is the length where the ratio reaches 1, interpolated log-log
     between the two measured lengths around it; ``"below"`` when the ratio is
@@ -183,16 +196,17 @@ def crossover_length(rows: list[dict[str, Any]], slow: str = "full", fast: str =
     return {"ratios": ratios, "crossover": crossover}
 
 
-def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None = None
-                     ) -> str:
-    """A Markdown table of :func:`summarize_runs` rows (metrics with their standard errors)."""
+def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None = None,
+                     epochs: bool = True) -> str:
+    """A Markdown table of :func:`summarize_runs` rows: metrics with their standard errors,
+    the seed spread of NDCG, and (``epochs``) the mean number of epochs run."""
     labels = labels or {}
-    lines = ["| n | model | seeds | HR@10 | NDCG@10 | spread | epochs | ms / prefix |",
-             "|---:|:---|---:|---:|---:|---:|---:|---:|"]
+    head = "| n | model | seeds | HR@10 | NDCG@10 | spread |" + (" epochs |" if epochs else "")
+    lines = [head, "|---:|:---|---:|---:|---:|---:|" + ("---:|" if epochs else "")]
     for r in rows:
         lines.append(
             f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
             f"| {r['hr']:.4f}&nbsp;±&nbsp;{r['hr_se_users']:.4f} "
             f"| {r['ndcg']:.4f}&nbsp;±&nbsp;{r['ndcg_se_users']:.4f} "
-            f"| {r['ndcg_seed_spread']:.4f} | {r['epochs']:.1f} | {r['ms_per_prefix']:.1f} |")
+            f"| {r['ndcg_seed_spread']:.4f} |" + (f" {r['epochs']:.1f} |" if epochs else ""))
     return "\n".join(lines)

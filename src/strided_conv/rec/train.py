@@ -23,22 +23,26 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .._validation import check_int
 from .data import Histories, pad_prefixes, prefix_samples
 from .metrics import sample_negatives, summarize_ranks, target_ranks
 from .model import ATTENTIONS, SequentialRecommender
 
-__all__ = ["TrainConfig", "DEFAULT_SEGMENTS", "default_segments", "evaluate", "train_run"]
+__all__ = ["TrainConfig", "DEFAULT_SEGMENTS", "default_segments", "evaluate", "train_run",
+           "step_times"]
 
-#: ``(m_segments, k1)`` used when not given: ten-item segments at 50 (k1 = 5 gives
-#: 10 first-convolution positions, k2 = 2), PAUP's MovieLens-1M setting at 200.
-DEFAULT_SEGMENTS: dict[int, tuple[int, int]] = {50: (5, 5), 200: (4, 10)}
+#: ``(m_segments, k1)`` used when not given: ten-item segments up to 50 (k1 = 5, then
+#: k2 = 2), PAUP's MovieLens-1M setting at 200. The runs train at 50 and 200; the
+#: shorter lengths are for timing where segments start to pay (:func:`step_times`).
+DEFAULT_SEGMENTS: dict[int, tuple[int, int]] = {10: (1, 5), 20: (2, 5), 30: (3, 5),
+                                                50: (5, 5), 200: (4, 10)}
 
 
 def default_segments(max_len: int) -> tuple[int, int]:
@@ -128,6 +132,17 @@ def evaluate(model: SequentialRecommender, histories: Histories, split: str,
     return out
 
 
+def _train_step(model: SequentialRecommender, optimizer: torch.optim.Optimizer,
+                inputs: np.ndarray, targets: np.ndarray) -> float:
+    """One step on a batch of prefixes: cross-entropy over all items, backward, update."""
+    loss = F.cross_entropy(model.logits(torch.from_numpy(inputs)),
+                           torch.from_numpy(targets - 1))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def train_run(histories: Histories, attention: str, seed: int, config: TrainConfig,
               progress: bool = True, label: str = "") -> dict[str, Any]:
     """Train one model with early stopping and test it.
@@ -168,13 +183,8 @@ def train_run(histories: Histories, attention: str, seed: int, config: TrainConf
                 order, cursor = rng.permutation(len(train)), 0
             index = order[cursor:cursor + config.batch_size]
             cursor += len(index)
-            inputs, targets = train.batch(histories, index, config.max_len)
-            loss = F.cross_entropy(model.logits(torch.from_numpy(inputs)),
-                                   torch.from_numpy(targets - 1))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(index)
+            loss = _train_step(model, optimizer, *train.batch(histories, index, config.max_len))
+            total += loss * len(index)
             count += len(index)
             if b % 10 == 0:
                 bar.set_postfix(loss=f"{total / count:.3f}")
@@ -209,3 +219,61 @@ def train_run(histories: Histories, attention: str, seed: int, config: TrainConf
                  for kind, r in ranks.items()},
         "seconds": time.perf_counter() - start,
     }
+
+
+def step_times(histories: Histories, max_lens: Sequence[int] = (50, 200),
+               attentions: Sequence[str] = ATTENTIONS, batch_size: int = 128,
+               repeats: int = 10, warmup: int = 2, seed: int = 0) -> dict[str, Any]:
+    """Milliseconds per training prefix of every model, timed interleaved on one batch.
+
+    For each length a model of each kind (:func:`build_model`, Adam, the default
+    :class:`TrainConfig` otherwise) runs ``warmup`` untimed steps, then
+    ``repeats`` rounds in which every model takes one timed step (batch, forward,
+    backward, update) on the same ``batch_size`` training prefixes; the order of
+    the models rotates every round, so a slow stretch of the machine falls on all
+    of them. The training run's own epoch times cannot compare models: its models
+    ran one after another, each in a different stretch of the machine's load.
+
+    Returns
+    -------
+    dict
+        ``config`` and ``rows``: one per (length, model) with ``max_len``,
+        ``model``, ``ms_per_prefix`` (median over rounds), ``ms_per_prefix_min``
+        and ``ms`` (every round's step time in ms, in order).
+    """
+    attentions = tuple(attentions)
+    max_lens = [check_int("max_lens", n, 1) for n in max_lens]
+    for name in attentions:
+        if name not in ATTENTIONS:
+            raise ValueError(f"attentions must be among {ATTENTIONS}, got {name!r}")
+    batch_size = check_int("batch_size", batch_size, 1)
+    repeats, warmup = check_int("repeats", repeats, 1), check_int("warmup", warmup, 0)
+    train = prefix_samples(histories, "train")
+    index = np.random.default_rng(seed).permutation(len(train))[:batch_size]
+    rows = []
+    for max_len in max_lens:
+        config = TrainConfig(max_len=max_len, batch_size=batch_size)
+        torch.manual_seed(seed)
+        models = {a: build_model(histories.n_items, a, config) for a in attentions}
+        optims = {a: torch.optim.Adam(m.parameters(), lr=config.lr) for a, m in models.items()}
+
+        def step(a: str) -> float:
+            t0 = time.perf_counter()
+            _train_step(models[a], optims[a], *train.batch(histories, index, max_len))
+            return 1e3 * (time.perf_counter() - t0)
+
+        for a in attentions:
+            for _ in range(warmup):
+                step(a)
+        ms: dict[str, list[float]] = {a: [] for a in attentions}
+        for r in range(repeats):
+            for a in attentions[r % len(attentions):] + attentions[:r % len(attentions)]:
+                ms[a].append(step(a))
+        rows += [{"max_len": max_len, "model": a, "ms": ms[a],
+                  "ms_per_prefix": float(np.median(ms[a])) / len(index),
+                  "ms_per_prefix_min": min(ms[a]) / len(index)} for a in attentions]
+    return {"config": {"batch_size": len(index), "repeats": repeats, "warmup": warmup,
+                       "seed": seed, "max_lens": list(max_lens), "attentions": list(attentions),
+                       "segments": {n: list(default_segments(n)) for n in max_lens
+                                    if n in DEFAULT_SEGMENTS}},
+            "rows": rows}
