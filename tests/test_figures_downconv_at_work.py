@@ -7,7 +7,7 @@ from matplotlib.colors import to_rgba
 
 from strided_conv.figures import legibility_problems
 from strided_conv.figures.downconv_at_work import (
-    MODEL_COLORS, PART_COLORS, part_slopes, plot_training_time, plot_paup_cost,
+    MODEL_COLORS, PART_COLORS, part_slopes, plot_step_times, plot_paup_cost,
     plot_rec_metrics, plot_rec_validation,
 )
 from strided_conv.rec.results import crossover_length, results_markdown, summarize_runs
@@ -64,15 +64,35 @@ def test_metrics_figure(results):
     assert bars[0].get_height() == pytest.approx(rows[0]["hr"])
 
 
-def test_validation_and_epoch_figures(results):
+def test_validation_figure_keys_in_colour_order(results):
     fig = plot_rec_validation(results["runs"])
     assert legibility_problems(fig) == []
     assert len(fig.axes) == 2
-    rows = summarize_runs(results)
-    fig = plot_training_time(rows)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["full causal", "SegmentAttention", "PAUP layer"]
+    ticks = fig.axes[0].get_xticks()
+    assert np.array_equal(ticks, np.round(ticks))  # whole epochs only
+
+
+def test_step_time_figure():
+    rows = [{"max_len": n, "model": m, "ms_per_prefix": t * n / 10}
+            for n in (10, 50, 200) for m, t in (("full", 2.0), ("segment", 1.0),
+                                                 ("paup", 3.0))]
+    fig = plot_step_times(rows)
     assert legibility_problems(fig) == []
-    widths = [p.get_width() for p in fig.axes[1].patches]
-    assert widths == pytest.approx([r["ms_per_prefix"] for r in rows if r["max_len"] == 200])
+    left, right = fig.axes
+    assert [list(line.get_ydata()) for line in left.get_lines()] == [
+        pytest.approx([2.0, 10.0, 40.0]), pytest.approx([1.0, 5.0, 20.0]),
+        pytest.approx([3.0, 15.0, 60.0])]
+    # ratios to segment attention, then the reference line at 1
+    assert [list(line.get_ydata()) for line in right.get_lines()][:2] == [
+        pytest.approx([2.0] * 3), pytest.approx([3.0] * 3)]
+
+
+def test_cost_slopes_above_n_min(cost):
+    cost = {**cost, "variant": [1.0, 1.0, 10.0]}  # flat, then linear
+    assert part_slopes(cost, n_min=2000)["variant"] == pytest.approx(1.0)
+    assert part_slopes(cost)["variant"] < 1.0
 
 
 def test_crossover_and_table(results):
@@ -82,4 +102,5 @@ def test_crossover_and_table(results):
     assert cross["ratios"] == {50: pytest.approx(2.0), 200: pytest.approx(2.0)}
     assert cross["crossover"] == "below"
     table = results_markdown(rows)
-    assert table.count("\n") == 1 + len(rows) and "ms / prefix" in table
+    assert table.count("\n") == 1 + len(rows) and table.endswith(" 4.0 |")
+    assert "epochs" not in results_markdown(rows, epochs=False)

@@ -14,22 +14,26 @@ per head (the head split is implicit below):
     \tilde K = \mathrm{DownConv}_K(K), \quad \tilde V = \mathrm{DownConv}_V(V)
         \qquad (N, m, D) \text{ each}
 
-    A = \operatorname{softmax}_{\text{queries}}\!\left(Q \tilde K^\top / \sqrt{D_h}\right)
+    M_{\text{seg}} = \operatorname{softmax}_{\text{queries}}\!\left(
+        Q \tilde K^\top / \sqrt{D_h}\right)
         \qquad (N, h, n, m)
 
-    \Pi = \mathrm{LN}(P + X), \quad
-    B = \operatorname{softmax}_{\text{queries}}\!\left(
+    \Pi = \mathrm{LN}_{\text{pos}}(P + X), \quad
+    M_{\text{pos}} = \operatorname{softmax}_{\text{queries}}\!\left(
         \frac{(\Pi W_{PQ})(\Pi W_{PK})^\top}{\sqrt{2 D_h}\,\sqrt{D_h}}\right)
         \qquad (N, h, n, n)
 
-    Y = \mathrm{LN}\bigl(X + \mathrm{Dropout}((A \tilde V + B V) W_O)\bigr)
+    Y = \mathrm{LN}_{\text{out}}\bigl(X + \mathrm{Dropout}(
+        [M_{\text{seg}} \tilde V + M_{\text{pos}} V] W_O)\bigr)
         \qquad (N, n, D)
 
 (biases omitted; "softmax over queries" normalises each column of the score map,
-the published ``nn.Softmax(dim=-2)``; dropout also follows ``A``). The first
-branch costs :math:`O(n m D)`; the positional branch :math:`B V` costs
+the published ``nn.Softmax(dim=-2)``; dropout also follows :math:`M_{\text{seg}}`; the
+square brackets join the :math:`h` heads). The first branch costs :math:`O(n m D)`;
+the positional branch :math:`M_{\text{pos}} V` costs
 :math:`O(n^2 D)`, so the published layer is quadratic in :math:`n` whatever
-:math:`m` is. ``positional="none"`` drops that branch: the book's variant, not PAUP's.
+:math:`m` is. ``positional="none"`` drops that branch (an option of this book, not
+of PAUP).
 
 What differs from the published class (and nothing else):
 
@@ -66,7 +70,8 @@ __all__ = [
     "positional_map_bytes",
 ]
 
-#: ``positional`` values: ``"published"`` is PAUP's n x n branch, ``"none"`` the book's variant.
+#: ``positional`` values: ``"published"`` is PAUP's n x n branch; ``"none"`` drops it
+#: (an option of this book, not of PAUP).
 POSITIONAL_BRANCHES: tuple[str, ...] = ("published", "none")
 #: ``softmax_over`` values and the axis of the ``(N, h, n, m)`` score map they normalise.
 PAUP_SOFTMAX_AXES: dict[str, int] = {"queries": -2, "segments": -1}
@@ -117,7 +122,8 @@ class ConvMultiHeadAttention(nn.Module):
         ``"none"``: the branch (and its parameters ``pos_q_linear``,
         ``pos_k_linear``, ``pos_ln``) is left out, so the layer is
         :math:`O(n m D + n D^2)`; ``pos_emb`` is then ignored (may be ``None``).
-        This variant is the book's, not PAUP's.
+        This variant is an option of this book, not part of PAUP: PAUP's layer
+        without its positional branch (not the book's ``SegmentAttention``).
     softmax_over : {"queries", "segments"}, keyword-only, default "queries"
         Axis of both softmaxes: ``"queries"`` (``dim=-2``) is the published one;
         ``"segments"`` (``dim=-1``, each query's weights sum to 1) is the usual one.
@@ -210,7 +216,7 @@ class ConvMultiHeadAttention(nn.Module):
         _check_dtype("pos_emb", pos_emb, self)  # LayerNorm would fail without naming it
 
     def segment_branch(self, input_tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""The compressed branch :math:`A \tilde V` and the projected values ``V``.
+        r"""The compressed branch :math:`M_{\text{seg}} \tilde V` and the projected values ``V``.
 
         Returns ``(context, V)``, shapes ``(N, h, n, D/h)`` each.
         """
@@ -224,7 +230,8 @@ class ConvMultiHeadAttention(nn.Module):
         return probs @ value, self._heads(mixed_value)
 
     def positional_map(self, input_tensor: torch.Tensor, pos_emb: torch.Tensor) -> torch.Tensor:
-        r"""The positional branch's ``(N, h, n, n)`` map :math:`B` (before dropout-free use)."""
+        r"""The positional branch's ``(N, h, n, n)`` map :math:`M_{\text{pos}}` (used without
+        dropout)."""
         if self.positional == "none":
             raise ValueError("positional='none': this layer has no positional map")
         pos = self.pos_ln(pos_emb.unsqueeze(0) + input_tensor)
@@ -252,14 +259,23 @@ def positional_map_bytes(n: int, n_heads: int = 2, batch: int = 1, itemsize: int
     return batch * n_heads * n * n * itemsize
 
 
-def _best(fn, repeats: int) -> float:
-    fn()  # warm-up: first calls allocate and pick kernels
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def _best_interleaved(fns: dict[str, Any], repeats: int) -> dict[str, float | None]:
+    """Best-of-``repeats`` seconds of every callable, timed in rounds.
+
+    Each round calls every function once, in an order that rotates between rounds,
+    so a slow stretch of a shared machine falls on all of them alike; ``None``
+    entries are skipped and stay ``None``.
+    """
+    names = [k for k, fn in fns.items() if fn is not None]
+    for name in names:
+        fns[name]()  # warm-up: first calls allocate and pick kernels
+    best = dict.fromkeys(names, math.inf)
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            fns[name]()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {k: best.get(k) for k in fns}
 
 
 def paup_branch_times(n_values: Iterable[int] = (200, 500, 1000, 2000, 5000),
@@ -269,10 +285,13 @@ def paup_branch_times(n_values: Iterable[int] = (200, 500, 1000, 2000, 5000),
     """Best-of-``repeats`` forward times (s) of the published layer and of each branch.
 
     Eval mode, ``torch.no_grad``, float32, one torch thread (restored afterwards),
-    ``seq_len = n`` (``k1`` must divide every ``n``). Parts, each timed on its own:
+    ``seq_len = n`` (``k1`` must divide every ``n``). At each ``n`` the parts are
+    timed interleaved (every round calls each part once), so that the parts and
+    the whole layer are measured in the same stretch of the machine's load:
 
     - ``"layer"``: the whole published layer (``positional="published"``);
-    - ``"variant"``: the whole layer with ``positional="none"`` (the book's);
+    - ``"variant"``: the whole layer with ``positional="none"`` (PAUP's layer
+      without the positional branch);
     - ``"projections"``: the three ``nn.Linear`` of Q, K, V, :math:`O(n D^2)`;
     - ``"downconv"``: both DownConvs on the projected K and V;
     - ``"segment_scores"``: scores, softmax and product with the m values, :math:`O(n m D)`;
@@ -324,8 +343,8 @@ def paup_branch_times(n_values: Iterable[int] = (200, 500, 1000, 2000, 5000),
                         lambda: layer.positional_map(x, pos) @ layer._heads(v)),
                     "output": lambda: layer.LayerNorm(layer.dense(ctx) + x),
                 }
-                for name, fn in parts.items():
-                    out[name].append(None if fn is None else _best(fn, repeats))
+                for name, seconds in _best_interleaved(parts, repeats).items():
+                    out[name].append(seconds)
     finally:
         torch.set_num_threads(threads)
     return out

@@ -12,19 +12,19 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ..attention import loglog_slope
 from . import COLORS, OKABE_ITO
 
 __all__ = ["MODEL_COLORS", "PART_COLORS", "PART_LABELS", "MODEL_LABELS", "plot_paup_cost",
-           "plot_rec_metrics", "plot_rec_validation", "plot_training_time", "part_slopes"]
+           "plot_rec_metrics", "plot_rec_validation", "plot_step_times", "part_slopes"]
 
 #: One colour per attention kind of :mod:`strided_conv.rec.model`.
 MODEL_COLORS: dict[str, str] = {
     "full": OKABE_ITO["vermillion"],
     "segment": OKABE_ITO["blue"],
-    "paup": OKABE_ITO["orange"],
+    "paup": OKABE_ITO["reddish_purple"],
     "paup-nopos": OKABE_ITO["bluish_green"],
 }
 MODEL_LABELS: dict[str, str] = {
@@ -54,11 +54,12 @@ PART_LABELS: dict[str, str] = {
 }
 
 
-def part_slopes(cost: dict[str, Any]) -> dict[str, float]:
-    """Fitted exponent of ``time ~ n^slope`` for every timed part (measured n only)."""
+def part_slopes(cost: dict[str, Any], n_min: int = 0) -> dict[str, float]:
+    """Fitted exponent of ``time ~ n^slope`` for every timed part, over the measured
+    ``n >= n_min`` (at small n fixed per-call costs flatten every line)."""
     slopes = {}
     for part in PART_COLORS:
-        pts = [(n, t) for n, t in zip(cost["n"], cost[part]) if t is not None]
+        pts = [(n, t) for n, t in zip(cost["n"], cost[part]) if t is not None and n >= n_min]
         if len(pts) >= 2:
             slopes[part] = loglog_slope(*zip(*pts))
     return slopes
@@ -80,10 +81,11 @@ def _loglog_lines(ax, cost: dict[str, Any], parts: list[str], slopes: dict[str, 
     ax.legend(loc="upper left", fontsize=9, frameon=False, handlelength=1.2)
 
 
-def plot_paup_cost(cost: dict[str, Any]) -> Figure:
+def plot_paup_cost(cost: dict[str, Any], n_min: int = 0) -> Figure:
     """Forward time against n, log-log: left the whole layer with and without the
-    positional branch, right each part; every line labelled with its fitted slope."""
-    slopes = part_slopes(cost)
+    positional branch, right each part; every line labelled with its slope fitted over
+    ``n >= n_min`` (:func:`part_slopes`)."""
+    slopes = part_slopes(cost, n_min)
     fig = Figure(figsize=(7.2, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2)
     _loglog_lines(left, cost, ["layer", "variant"], slopes)
@@ -91,7 +93,7 @@ def plot_paup_cost(cost: dict[str, Any]) -> Figure:
                                 "output"], slopes)
     for ax in (left, right):
         lo, hi = ax.get_ylim()
-        ax.set_ylim(lo, hi * 10 ** (0.45 * np.log10(hi / lo)))  # headroom for the key
+        ax.set_ylim(lo, hi * 10 ** (0.3 * np.log10(hi / lo)))  # headroom for the key
     left.set_title("whole layer")
     right.set_title("its parts")
     return fig
@@ -105,7 +107,8 @@ def _models(rows: list[dict[str, Any]]) -> list[str]:
 def plot_rec_metrics(rows: list[dict[str, Any]], runs: list[dict[str, Any]],
                      kind: str = "full") -> Figure:
     """``HR@10`` and ``NDCG@10`` per model and max length: bars are means over seeds, error
-    bars one standard error over users, dots the individual seeds."""
+    bars one standard error over users (of each user's metric averaged over the seeds),
+    dots the individual seeds."""
     models = _models(rows)
     lengths = sorted({r["max_len"] for r in rows})
     fig = Figure(figsize=(7.2, 3.3), layout="constrained")
@@ -153,32 +156,47 @@ def plot_rec_validation(runs: list[dict[str, Any]]) -> Figure:
             ax.plot(best, values[epochs.index(best)], "o", mfc="none", mec=color, ms=7)
         ax.set_title(f"max length {n}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, color="#DDDDDD", lw=0.5)
     axes[0].set_ylabel("validation NDCG@10")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=9)
+    # the key in the colour table's order, as in the metrics figure
+    keyed = dict(zip(*reversed(axes[0].get_legend_handles_labels())))
+    labels = [MODEL_LABELS[m] for m in MODEL_COLORS if MODEL_LABELS[m] in keyed]
+    fig.legend([keyed[k] for k in labels], labels, loc="outside lower center",
+               ncols=len(labels), fontsize=9)
     return fig
 
 
-def plot_training_time(rows: list[dict[str, Any]]) -> Figure:
-    """Training milliseconds per prefix (forward, backward, optimizer step; mean over seeds
-    of each run's median over epochs), per model and max length."""
+def plot_step_times(rows: list[dict[str, Any]], reference: str = "segment") -> Figure:
+    """Training time per prefix against the history length, per model (left, log-log),
+    and each model's time divided by ``reference``'s at the same length (right).
+
+    ``rows``: :func:`strided_conv.rec.train.step_times` rows (``max_len``, ``model``,
+    ``ms_per_prefix``), every model at every length.
+    """
     models = _models(rows)
-    lengths = sorted({r["max_len"] for r in rows})
-    fig = Figure(figsize=(7.2, 2.9), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(lengths)))
-    for ax, n in zip(axes, lengths):
-        here = [r for r in rows if r["max_len"] == n]
-        names = [m for m in models if any(r["model"] == m for r in here)]
-        values = [next(r["ms_per_prefix"] for r in here if r["model"] == m) for m in names]
-        ax.barh(range(len(names)), values, color=[MODEL_COLORS[m] for m in names],
-                edgecolor=COLORS["edge"], linewidth=0.5)
-        ax.set_yticks(range(len(names)), [MODEL_LABELS[m] for m in names])
-        ax.invert_yaxis()
-        ax.set_xlabel("training ms per prefix")
-        ax.set_title(f"max length {n}")
-        for y, v in enumerate(values):
-            ax.annotate(f"{v:.1f}", (v, y), xytext=(3, 0), textcoords="offset points",
-                        va="center", fontsize=9)
-        ax.set_xlim(0, max(values) * 1.25)
+    ms = {(r["max_len"], r["model"]): r["ms_per_prefix"] for r in rows}
+    lengths = sorted({n for n, _ in ms})
+    fig = Figure(figsize=(7.2, 3.4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for model in models:
+        color = MODEL_COLORS[model]
+        left.plot(lengths, [ms[(n, model)] for n in lengths], "o-", color=color, lw=1.5,
+                  ms=4, label=MODEL_LABELS[model])
+        if model != reference:
+            right.plot(lengths, [ms[(n, model)] / ms[(n, reference)] for n in lengths],
+                       "o-", color=color, lw=1.5, ms=4)
+    right.axhline(1.0, color=MODEL_COLORS[reference], lw=1.5)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xticks(lengths, [str(n) for n in lengths])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("history length n")
+        ax.grid(True, which="major", color="#DDDDDD", lw=0.5)
+    left.set_yscale("log")
+    left.set_ylabel("training ms per prefix")
+    right.set_ylabel(f"time / {MODEL_LABELS[reference]}'s")
+    right.set_ylim(0, None)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(models), fontsize=9)
     return fig
