@@ -6,6 +6,7 @@ counter in ``test_attention.py``; here only its use on a results file.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 from pathlib import Path
 
@@ -101,7 +102,9 @@ def test_shapes_memory_gemm_and_attention_tables(committed):
     att = _body(attention_markdown(committed))
     assert att[-1][0] == "fitted slope" and len(att) == 5
     dc = _body(downconv_markdown(committed))
-    assert dc[0][:3] == ["`functional`", "5.02", "1.00"]
+    functional = next(t["median_s"] for t in committed["downconv"]["timings"]
+                      if (t["impl"], t["pass"]) == ("functional", "forward"))
+    assert dc[0][:3] == ["`functional`", f"{functional * 1e3:,.2f}", "1.00"]
 
 
 def test_attention_model_divides_time_by_the_flops_of_attention_flops(committed):
@@ -119,11 +122,18 @@ def test_attention_model_divides_time_by_the_flops_of_attention_flops(committed)
             assert r["flops"] == sum(attention_flops(n, D, 4, 10, 16, "pad")["segment"].values())
 
 
-def test_attention_setting_falls_back_clearly_for_the_committed_file(committed):
-    """The committed run predates the recorded keys: SegmentAttention's defaults, flagged."""
-    assert not set(SETTING_KEYS) & set(committed["attention"])
-    assert attention_setting(committed) == {"m_segments": 4, "k1": 10, "channel_reduction": 16,
-                                            "tail": "pad", "recorded": False}
+def test_attention_setting_is_recorded_or_falls_back_clearly(committed):
+    """The committed run records the segment layer's setting; a file without it gets
+    SegmentAttention's defaults, flagged as not recorded."""
+    params = inspect.signature(SegmentAttention).parameters
+    defaults = {k: params[k].default for k in SETTING_KEYS}
+    assert set(SETTING_KEYS) <= set(committed["attention"])
+    assert attention_setting(committed) == {**{k: committed["attention"][k]
+                                               for k in SETTING_KEYS}, "recorded": True}
+    older = copy.deepcopy(committed)
+    for key in SETTING_KEYS:
+        del older["attention"][key]
+    assert attention_setting(older) == {**defaults, "recorded": False}
 
 
 def test_attention_setting_is_recorded_by_the_tool_and_used_by_the_model(tiny):
