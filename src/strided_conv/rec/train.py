@@ -35,8 +35,8 @@ from .data import Histories, pad_prefixes, prefix_samples
 from .metrics import sample_negatives, summarize_ranks, target_ranks
 from .model import ATTENTIONS, SequentialRecommender
 
-__all__ = ["TrainConfig", "DEFAULT_SEGMENTS", "default_segments", "evaluate", "train_run",
-           "step_times"]
+__all__ = ["TrainConfig", "DEFAULT_SEGMENTS", "default_segments", "build_model", "evaluate",
+           "train_run", "step_times"]
 
 #: ``(m_segments, k1)`` used when not given: ten-item segments up to 50 (k1 = 5, then
 #: k2 = 2), PAUP's MovieLens-1M setting at 200. The runs train at 50 and 200; the
@@ -82,6 +82,8 @@ class TrainConfig:
 
 
 def build_model(n_items: int, attention: str, config: TrainConfig) -> SequentialRecommender:
+    """The :class:`SequentialRecommender` a run trains: ``attention`` with ``config``'s sizes
+    and its segments (``TrainConfig.segments()``), for items ``1..n_items``."""
     m, k1 = config.segments()
     return SequentialRecommender(
         n_items, config.max_len, attention, hidden_size=config.hidden_size,
