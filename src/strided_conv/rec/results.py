@@ -199,14 +199,20 @@ def crossover_length(rows: list[dict[str, Any]], slow: str = "full", fast: str =
 def results_markdown(rows: list[dict[str, Any]], labels: dict[str, str] | None = None,
                      epochs: bool = True) -> str:
     """A Markdown table of :func:`summarize_runs` rows: metrics with their standard errors,
-    the seed spread of NDCG, and (``epochs``) the mean number of epochs run."""
+    the seed spread of NDCG, and (``epochs``) the mean number of epochs run and the
+    training seconds per epoch (``epoch_seconds``)."""
     labels = labels or {}
-    head = "| n | model | seeds | HR@10 | NDCG@10 | spread |" + (" epochs |" if epochs else "")
-    lines = [head, "|---:|:---|---:|---:|---:|---:|" + ("---:|" if epochs else "")]
+    head = "| n | model | seeds | HR@10 | NDCG@10 | spread |"
+    rule = "|---:|:---|---:|---:|---:|---:|"
+    if epochs:
+        head, rule = head + " epochs | s / epoch |", rule + "---:|---:|"
+    lines = [head, rule]
     for r in rows:
-        lines.append(
-            f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
-            f"| {r['hr']:.4f}&nbsp;±&nbsp;{r['hr_se_users']:.4f} "
-            f"| {r['ndcg']:.4f}&nbsp;±&nbsp;{r['ndcg_se_users']:.4f} "
-            f"| {r['ndcg_seed_spread']:.4f} |" + (f" {r['epochs']:.1f} |" if epochs else ""))
+        line = (f"| {r['max_len']} | {labels.get(r['model'], r['model'])} | {r['seeds']} "
+                f"| {r['hr']:.4f}&nbsp;±&nbsp;{r['hr_se_users']:.4f} "
+                f"| {r['ndcg']:.4f}&nbsp;±&nbsp;{r['ndcg_se_users']:.4f} "
+                f"| {r['ndcg_seed_spread']:.4f} |")
+        if epochs:
+            line += f" {r['epochs']:.1f} | {r['epoch_seconds']:.1f} |"
+        lines.append(line)
     return "\n".join(lines)
