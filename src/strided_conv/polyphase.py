@@ -2,22 +2,22 @@ r"""The polyphase view of stride: a convolution layer without the col matrix.
 
 Notation of the book: stride :math:`s`, padding :math:`p` per side, dilation
 :math:`d`, kernel length :math:`k`, output length :math:`o`, phase index
-:math:`r = 0, \dots, s-1`. Positions are numbered on the *padded* line here,
-:math:`P = u + p`, so that the padded input is :math:`x_{\text{pad}}[P]`,
-:math:`P = 0, \dots, i + 2p - 1`.
+:math:`r = 0, \dots, s-1`. Positions are numbered on the *padded* line here:
+input position :math:`u` is padded position :math:`u + p` of :math:`x_{\text{pad}}`,
+whose positions run from 0 to :math:`i + 2p - 1`.
 
 **Polyphase components.** Phase :math:`r` of the padded input takes every
 :math:`s`-th position starting at :math:`r`:
 
-.. math:: x_r[m] = x_{\text{pad}}[m s + r], \qquad m = 0, 1, \dots
+.. math:: x^{(r)}[\ell] = x_{\text{pad}}[\ell s + r], \qquad \ell = 0, 1, \dots
 
 **Sub-kernels.** Tap :math:`t` of the kernel reads padded position
-:math:`j s + t d` for output :math:`j`. Write :math:`t d = q s + r` with
-:math:`r = t d \bmod s` and :math:`q = \lfloor t d / s \rfloor`; the tap then
-reads :math:`x_r[j + q]`. Collecting the taps of each phase gives the
-sub-kernel :math:`w_r[q] = w[t]` (zero where no tap lands), and
+:math:`j s + t d` for output :math:`j`. Write :math:`t d = q_t s + r_t` with
+:math:`r_t = t d \bmod s` and :math:`q_t = \lfloor t d / s \rfloor`; the tap then
+reads :math:`x^{(r_t)}[j + q_t]`. Collecting the taps of each phase gives the
+sub-kernel :math:`w^{(r_t)}[q_t] = w[t]` (zero where no tap lands), and
 
-.. math:: y[j] = \sum_{r=0}^{s-1} \sum_{q} w_r[q]\, x_r[j + q],
+.. math:: y[j] = \sum_{r=0}^{s-1} \sum_{q} w^{(r)}[q]\, x^{(r)}[j + q],
           \qquad j = 0, \dots, o-1,
 
 a sum of :math:`s` stride-1 convolutions. Every tap belongs to exactly one
@@ -29,7 +29,7 @@ phases are pairs :math:`(r_h, r_w)`, :math:`s_h s_w` of them.
 **Shifted products.** A stride-1 convolution of a component stored as a
 matrix of :math:`C` rows (channels) by :math:`H_c W_c` columns (its pixels,
 row by row) is a sum over taps of one matrix product each:
-:math:`W_{[:, :, u, v]} \, X_{[:, \; \text{off} : \text{off} + L]}` with
+:math:`W_{[:, :, t_h, t_w]} \, U_{[:, \; \text{off} : \text{off} + B]}` with
 ``off = q_h * W_c + q_w``. The product reads the component *in place*; its
 result lives on the component's grid (``W_c`` columns per row, of which the
 first ``OW`` are outputs), and the extra columns are cropped.
@@ -93,7 +93,7 @@ def phase_taps(kernel_size: int, stride: int, dilation: int = 1) -> list[list[tu
     """Which taps fall on which phase, along one axis.
 
     Tap ``t`` reads padded position ``j*s + t*d`` for output ``j``; with
-    ``t*d = q*s + r`` it reads ``x_r[j + q]``.
+    ``t*d = q*s + r`` it reads phase ``r`` at ``j + q``.
 
     Parameters
     ----------
@@ -170,7 +170,8 @@ def polyphase_components(
 ) -> np.ndarray:
     r"""Split the zero-padded input into its polyphase components.
 
-    .. math:: x_{r_h, r_w}[n, c, m_h, m_w] = x_{\text{pad}}[n, c,\; m_h s_h + r_h,\; m_w s_w + r_w]
+    .. math:: x^{(r_h, r_w)}[:, c, \ell_h, \ell_w]
+              = x_{\text{pad}}[:, c,\; \ell_h s_h + r_h,\; \ell_w s_w + r_w]
 
     Parameters
     ----------
@@ -260,8 +261,8 @@ def polyphase_kernels(
 ) -> list:
     r"""Split a kernel into the sub-kernels of the polyphase identity.
 
-    .. math:: w_{r_h, r_w}[f, c, q_h, q_w] = W[f, c, u, v] \quad\text{where}\quad
-              u d_h = q_h s_h + r_h,\; v d_w = q_w s_w + r_w
+    .. math:: w^{(r_h, r_w)}[f, c, q_h, q_w] = W[f, c, t_h, t_w] \quad\text{where}\quad
+              t_h d_h = q_h s_h + r_h,\; t_w d_w = q_w s_w + r_w
 
     and zero at every ``(q_h, q_w)`` no tap lands on.
 
@@ -330,9 +331,9 @@ def phase_terms(
 ) -> np.ndarray:
     r"""The terms of the polyphase identity: one stride-1 convolution per phase.
 
-    .. math:: T_{r_h, r_w}[n, f, i, j] = \sum_{c, q_h, q_w}
-              w_{r_h, r_w}[f, c, q_h, q_w]\; x_{r_h, r_w}[n, c, i + q_h, j + q_w],
-              \quad i < O_H,\; j < O_W
+    .. math:: y^{(r_h, r_w)}[:, f, j_h, j_w] = \sum_{c, q_h, q_w}
+              w^{(r_h, r_w)}[f, c, q_h, q_w]\; x^{(r_h, r_w)}[:, c, j_h + q_h, j_w + q_w],
+              \quad j_h < O_H,\; j_w < O_W
 
     with the components of :func:`polyphase_components` and the sub-kernels of
     :func:`polyphase_kernels`. Their sum over the phases, plus the bias, is the
@@ -678,8 +679,9 @@ class PolyphaseConvolution:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Return the convolution of ``x``, shape ``(N, FN, OH, OW)``, C-contiguous.
 
-        .. math:: \\text{out}[n, f, i, j] = b[f] + \\sum_{r_h, r_w} \\sum_{(u, v) \\in r}
-                  W[f, :, u, v] \\cdot x_{r_h, r_w}[n, :, i + q_h(u), j + q_w(v)]
+        .. math:: \\text{out}[:, f, j_h, j_w] = b[f] + \\sum_{r_h, r_w}
+                  \\sum_{(t_h, t_w) \\in (r_h, r_w)} W[f, :, t_h, t_w] \\cdot
+                  x^{(r_h, r_w)}[:, :, j_h + q_{t_h}, j_w + q_{t_w}]
         """
         _check_params(self.W, self.b)  # W and b are public: they may have been replaced
         _check_input(x, self.W)
@@ -701,9 +703,9 @@ class PolyphaseConvolution:
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Gradient with respect to ``x``; sets ``self.dW`` and ``self.db``.
 
-        ``db`` sums ``dout``; ``dW[:, :, u, v] = dout_grid @ slice^T`` summed
+        ``db`` sums ``dout``; ``dW[:, :, t_h, t_w] = dout_grid @ slice^T`` summed
         over blocks (the grid's extra columns hold zeros); ``dx`` adds
-        ``W[:, :, u, v]^T dout_grid`` into the shifted slice of each tap's
+        ``W[:, :, t_h, t_w]^T dout_grid`` into the shifted slice of each tap's
         phase, then interleaves the phases and drops the padding.
 
         Parameters

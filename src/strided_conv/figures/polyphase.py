@@ -62,9 +62,10 @@ def _diagram(width_cells: float, height_cells: float,
 def plot_phases_1d(x, w, stride: int, pad: int = 0) -> Figure:
     r"""The polyphase identity on one line, every number visible.
 
-    Rows: the padded input; its ``s`` phases :math:`x_r[m] = x_{\text{pad}}[ms + r]`;
-    the sub-kernels :math:`w_r`; the stride-1 convolutions
-    :math:`y_r[j] = \sum_q w_r[q]\, x_r[j + q]`; their sum; and the strided
+    Rows: the padded input; its ``s`` phases
+    :math:`x^{(r)}[\ell] = x_{\text{pad}}[\ell s + r]`; the sub-kernels :math:`w^{(r)}`;
+    the stride-1 convolutions :math:`y^{(r)}[j] = \sum_q w^{(r)}[q]\, x^{(r)}[j + q]`;
+    their sum; and the strided
     convolution computed directly (the same numbers). Phase entries no output
     reads are drawn as the tail.
 
@@ -98,14 +99,14 @@ def plot_phases_1d(x, w, stride: int, pad: int = 0) -> Figure:
         y_r = np.array([comp[j:j + sub.size] @ sub for j in range(o)]) if taps else np.zeros(o)
         terms.append(y_r)
         pos = range(r, xp.size, s)
-        rows.append((f"phase x{_sub(r)}", [(_num(v), "padding" if (u < p or u >= p + i) else
+        rows.append((f"phase x{_phase(r)}", [(_num(v), "padding" if (u < p or u >= p + i) else
                                           ("tail" if m > o - 1 + qmax else "input"))
                                          for m, (u, v) in enumerate(zip(pos, comp))]))
     for r, taps in enumerate(phases):
         sub = [w[t] for t, _ in taps]
-        rows.append((f"sub-kernel w{_sub(r)}", [(_num(v), "window") for v in sub]))
+        rows.append((f"sub-kernel w{_phase(r)}", [(_num(v), "window") for v in sub]))
     for r in range(s):
-        rows.append((f"y{_sub(r)} = x{_sub(r)} ⋆ w{_sub(r)}",
+        rows.append((f"y{_phase(r)} = x{_phase(r)} ⋆ w{_phase(r)}",
                      [(_num(v), "output") for v in terms[r]]))
     rows.append(("sum of the y" + "ᵣ", [(_num(v), "output") for v in np.sum(terms, axis=0)]))
     rows.append((f"stride-{s} convolution", [(_num(v), "output") for v in direct]))
@@ -121,8 +122,9 @@ def plot_phases_1d(x, w, stride: int, pad: int = 0) -> Figure:
     return fig
 
 
-def _sub(r: int) -> str:
-    return "".join("₀₁₂₃₄₅₆₇₈₉"[int(ch)] for ch in str(r))
+def _phase(r: int) -> str:
+    """``r`` as the book writes a phase index, a superscript in parentheses: x⁽⁰⁾."""
+    return "⁽" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(ch)] for ch in str(r)) + "⁾"
 
 
 def plot_phases_2d(size: int | tuple[int, int] = 7, kernel: int | tuple[int, int] = 3,
