@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ..attention import loglog_slope
 from . import COLORS, OKABE_ITO
@@ -194,6 +194,10 @@ def plot_step_times(rows: list[dict[str, Any]], reference: str = "segment") -> F
         ax.set_xlabel("history length n")
         ax.grid(True, which="major", color="#DDDDDD", lw=0.5)
     left.set_yscale("log")
+    # plain numbers (0.2, 0.5, 1, ...) instead of 2 x 10^-1 on a short log axis
+    left.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    left.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    left.yaxis.set_minor_formatter(NullFormatter())
     left.set_ylabel("training ms per prefix")
     right.set_ylabel(f"time / {MODEL_LABELS[reference]}'s")
     right.set_ylim(0, None)
