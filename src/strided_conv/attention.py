@@ -37,16 +37,16 @@ _SEGMENT_REDUCTION = 16  # SegmentAttention's default channel_reduction, used by
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, dim: int) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d))`` along ``dim``: (B, n, d), (B, m, d) -> (B, n, m)."""
+    """``softmax(q k^T / sqrt(D))`` along ``dim``: (N, n, D), (N, m, D) -> (N, n, m)."""
     return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=dim)
 
 
 class SegmentAttention(nn.Module):
     """Single-head attention of ``n`` item queries over ``m`` DownConv segments.
 
-    ``S = downconv(x)`` compresses the items to ``(batch, m, H)``; then
-    ``Q = query(x)``, ``K = key(S)``, ``V = value(S)`` (three ``nn.Linear(H, H)``)
-    and the output is ``softmax(Q K^T / sqrt(H)) V``.
+    ``S = downconv(x)`` compresses the items to ``(batch, m, D)``; then
+    ``Q = query(x)``, ``K = key(S)``, ``V = value(S)`` (three ``nn.Linear(D, D)``)
+    and the output is ``softmax(Q K^T / sqrt(D)) V``.
 
     Parameters
     ----------
@@ -103,7 +103,7 @@ class SegmentAttention(nn.Module):
 class FullSelfAttention(nn.Module):
     """Single-head softmax self-attention over all ``n`` items, for comparison.
 
-    ``softmax(Q K^T / sqrt(H)) V`` with ``Q, K, V`` three ``nn.Linear(H, H)``
+    ``softmax(Q K^T / sqrt(D)) V`` with ``Q, K, V`` three ``nn.Linear(D, D)``
     of the input; an ``n x n`` map.
 
     Shapes

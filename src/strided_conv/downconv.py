@@ -4,13 +4,14 @@ r"""PAUP's ``DownConv``, with sizes that always add up (chapter 3).
 ``m_segments`` segment embeddings with two strided convolutions (Zhu et al.,
 SIGIR 2022)::
 
-    (B, seq_len, H)
-      conv1a: Conv1d(H -> H // channel_reduction, kernel k1, stride k1)  -> L1 positions
+    (N, seq_len, D)
+      conv1a: Conv1d(D -> D // channel_reduction, kernel k1, stride k1)  -> L1 positions
       relu1a: ReLU(inplace=True)
-      conv2a: Conv1d(-> H, kernel k2, stride k2, padding p)              -> m positions
-    -> (B, m_segments, H)
+      conv2a: Conv1d(-> D, kernel k2, stride k2, padding p2)             -> m positions
+    -> (N, m_segments, D)
 
-(the original permutes to ``(B, H, seq_len)`` for ``nn.Conv1d`` and back).
+(the original permutes to ``(N, D, seq_len)`` for ``nn.Conv1d`` and back; ``N`` is
+the batch, ``D`` the hidden size, as in the book's notation).
 
 Size arithmetic (chapter 1's :func:`~strided_conv.conv_output_size`, with
 kernel = stride, so windows never overlap):
@@ -318,7 +319,7 @@ class DownConv(nn.Module):
     seq_len : int, default 200
         Number of items ``n`` in every input sequence.
     hidden_size : int, default 64
-        Embedding size ``H``.
+        Embedding size ``D``.
     m_segments : int, default 4
         Number of output segments ``m``.
     k1 : int, default 10
@@ -609,8 +610,8 @@ class NumPyDownConv:
     """A :class:`DownConv`'s two layers rebuilt with chapter 2's NumPy
     :class:`~strided_conv.Convolution`.
 
-    A 1-D convolution is a 2-D one of height 1: the input ``(B, L, H)`` becomes
-    ``(B, H, 1, L)``, a ``Conv1d`` weight ``(out, in, k)`` becomes
+    A 1-D convolution is a 2-D one of height 1: the input ``(N, n, D)`` becomes
+    ``(N, D, 1, n)``, a ``Conv1d`` weight ``(out, in, k)`` becomes
     ``(out, in, 1, k)``, stride ``(1, k)`` and padding ``(0, p)``. Weights are
     copied from ``module`` as float64, so the two can be compared to 1e-10.
 
@@ -643,7 +644,7 @@ class NumPyDownConv:
         self._active: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``(B, seq_len, H)`` float64 -> ``(B, m_segments, H)``."""
+        """``(N, seq_len, D)`` float64 -> ``(N, m_segments, D)``."""
         m = self.module
         _check_numpy("x", x, (None, m.seq_len, m.hidden_size), "(batch, seq_len, hidden_size)")
         x = x.astype(np.float64, copy=False)  # native byte order, as the weights
@@ -655,8 +656,8 @@ class NumPyDownConv:
         return y[:, :, 0, :].transpose(0, 2, 1)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        """Gradient of the loss w.r.t. the input, ``(B, seq_len, H)``, from ``dout``
-        ``(B, m, H)``."""
+        """Gradient of the loss w.r.t. the input, ``(N, seq_len, D)``, from ``dout``
+        ``(N, m, D)``."""
         if self._active is None:
             raise ValueError("backward() called before forward()")
         m = self.module
