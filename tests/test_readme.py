@@ -181,3 +181,17 @@ def test_readme_lab_command_and_archive_commands_are_runnable():
     assert install[1:] == [".venv/bin/pip install --no-deps -r requirements-nodeps.txt",
                            ".venv/bin/pip install --no-warn-conflicts -r requirements.txt"]
     assert shlex.split(blocks[1])[-1] == f"{ba.NOTEBOOK_DIR}/"
+
+
+def test_recommender_run_description_matches_the_committed_file():
+    import json
+
+    results = json.loads((ROOT / "book" / "rec_results.json").read_text())
+    words = {16: "sixteen", 20: "twenty", 24: "twenty-four"}
+    text = " ".join(_section("Re-run the recommender").split())
+    assert f"made in {words[len(results['parts'])]} parts" in text
+    hours = results["process_seconds"] / 3600
+    assert f"about {hours:.1f} hours in all" in text
+    for run in results["runs"]:  # every run the file holds, the commands make
+        m = re.search(rf"--max-len {run['max_len']} --seeds ([\d ]+)\$FLAGS", text)
+        assert m and str(run["seed"]) in m.group(1).split(), run["max_len"]
