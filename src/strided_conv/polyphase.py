@@ -136,7 +136,8 @@ def _check_phase_count(s: tuple[int, ...], name: str) -> None:
 
 def _as_2d(a: object, name: str, what: str, batch_may_be_empty: bool = True
            ) -> tuple[np.ndarray, bool]:
-    """``a`` as a 4-D array; 3-D ``(N, C, L)`` becomes ``(N, C, 1, L)`` (a 1-D signal).
+    """``a`` as a 4-D array; 3-D ``(N, C, length)`` (a 1-D signal) becomes
+    ``(N, C, 1, length)``.
 
     The package's rules for arrays (as :func:`~strided_conv.im2col`): an ndarray
     of a numeric dtype (bool, integer, float, complex) whose sizes are ``>= 1``,
@@ -175,7 +176,7 @@ def polyphase_components(
 
     Parameters
     ----------
-    x : ndarray, shape (N, C, H, W), or (N, C, L) for a 1-D signal
+    x : ndarray, shape (N, C, H, W), or (N, C, length) for a 1-D signal
         Any numeric dtype; kept.
     stride : int or (int, int)
         ``>= 1``; a 1-D signal takes an int.
@@ -203,7 +204,7 @@ def polyphase_components(
     -----
     Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
     """
-    x4, one_d = _as_2d(x, "x", ("(N, C, L)", "(N, C, H, W)"))
+    x4, one_d = _as_2d(x, "x", ("(N, C, length)", "(N, C, H, W)"))
     s = _axis_params(one_d, "stride", stride, 1)
     p = _axis_params(one_d, "pad", pad, 0)
     N, C, H, W = x4.shape
@@ -343,7 +344,7 @@ def phase_terms(
 
     Parameters
     ----------
-    x : ndarray, shape (N, C, H, W), or (N, C, L)
+    x : ndarray, shape (N, C, H, W), or (N, C, length)
     W : ndarray, shape (FN, C, FH, FW), or (FN, C, k); same dtype as ``x``
     stride, pad, dilation : int or (int, int)
         As in :class:`~strided_conv.Convolution`; a 1-D signal takes ints.
@@ -364,7 +365,7 @@ def phase_terms(
     -----
     Defined in the chapter *The polyphase view of stride* (:doc:`/book/polyphase`).
     """
-    x4, one_d = _as_2d(x, "x", ("(N, C, L)", "(N, C, H, W)"))
+    x4, one_d = _as_2d(x, "x", ("(N, C, length)", "(N, C, H, W)"))
     W4, w_one_d = _as_2d(W, "W", ("(FN, C, k)", "(FN, C, FH, FW)"))
     if one_d != w_one_d:
         raise ValueError(f"x ({x.ndim}-D) and W ({W.ndim}-D) must both be 1-D signals "
@@ -376,7 +377,8 @@ def phase_terms(
     _check_params(W4, b)
     _check_input(x4, W4)
     x_names, w_names = (_X_NAMES, _W_NAMES) if not one_d else (
-        ("x.shape[0] (N)", "x.shape[1] (C)", "H", "x.shape[2] (L)"), ("FH", "W.shape[2] (k)"))
+        ("x.shape[0] (N)", "x.shape[1] (C)", "H", "x.shape[2] (length)"),
+        ("FH", "W.shape[2] (k)"))
     g = _geometry(x4.shape, x_names, W4.shape[2], W4.shape[3], s, p, d, w_names)
     subs = polyphase_kernels(W4, s, d)
     check_allocatable("the terms (s_h, s_w, N, FN, O_H, O_W)",
@@ -471,31 +473,31 @@ def _view(buf: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 def _grid(block: np.ndarray, rows: int, wc: int, cols: int) -> np.ndarray:
-    """The outputs inside a ``(R, L)`` block of grid positions: view ``(R, rows, cols)``,
+    """The outputs inside a ``(R, B)`` block of grid positions: view ``(R, rows, cols)``,
     position ``a*wc + j`` of row ``a`` (the grid's other columns are skipped)."""
     step = block.itemsize
     return as_strided(block, (block.shape[0], rows, cols), (block.shape[1] * step, wc * step, step))
 
 
-def _stacked(plan: _Plan, group, cf: np.ndarray, start: int, L: int,
+def _stacked(plan: _Plan, group, cf: np.ndarray, start: int, B: int,
              stack: np.ndarray | None) -> np.ndarray:
-    """The ``(len(group)*C, L)`` right-hand side of one product: the component slice
+    """The ``(len(group)*C, B)`` right-hand side of one product: the component slice
     itself for a single tap (read in place), else the slices copied into ``stack``."""
     C = plan.g.C
     if len(group) == 1:
         _, _, rh, rw, off = group[0]
-        return cf[rh, rw, :, start + off:start + off + L]
-    rhs = _view(stack, len(group) * C, L)
+        return cf[rh, rw, :, start + off:start + off + B]
+    rhs = _view(stack, len(group) * C, B)
     for j, (_, _, rh, rw, off) in enumerate(group):
-        np.copyto(rhs[j * C:(j + 1) * C], cf[rh, rw, :, start + off:start + off + L])
+        np.copyto(rhs[j * C:(j + 1) * C], cf[rh, rw, :, start + off:start + off + B])
     return rhs
 
 
 def _blocks(plan: _Plan, out_rows: int):
-    """Blocks of grid rows, ``(R0, R1, start, L, segments)``.
+    """Blocks of grid rows, ``(R0, R1, start, B, segments)``.
 
     Grid row ``R = n*H_c + a`` holds output row ``a`` of sample ``n`` when
-    ``a < out_rows``; the block covers positions ``[start, start + L)``, the
+    ``a < out_rows``; the block covers positions ``[start, start + B)``, the
     very last row cut after ``OW`` outputs so no read leaves the components.
     ``segments`` lists ``(n, a0, a1)``: the output rows of sample ``n`` in the block.
     """
@@ -503,13 +505,13 @@ def _blocks(plan: _Plan, out_rows: int):
     end = (plan.g.N - 1) * hc + out_rows  # one past the last grid row with outputs
     for R0 in range(0, end, plan.rows):
         R1 = min(end, R0 + plan.rows)
-        L = (R1 - R0) * wc if R1 < end else (R1 - R0 - 1) * wc + plan.g.OW
+        B = (R1 - R0) * wc if R1 < end else (R1 - R0 - 1) * wc + plan.g.OW
         segments = []
         for n in range(R0 // hc, (R1 - 1) // hc + 1):
             a0, a1 = max(R0 - n * hc, 0), min(R1 - n * hc, out_rows)
             if a0 < a1:
                 segments.append((n, a0, a1))
-        yield R0, R1, R0 * wc, L, segments
+        yield R0, R1, R0 * wc, B, segments
 
 
 def _weight_groups(W: np.ndarray, plan: _Plan) -> list[np.ndarray]:
@@ -531,11 +533,11 @@ def _forward(cf: np.ndarray, wg: list[np.ndarray], b: np.ndarray, plan: _Plan) -
     width = max(w.shape[1] for w in wg)
     acc_buf, tmp_buf, stack = _buffers(plan, cf.dtype, FN, FN, width if width > g.C else 0)
     bias = b.reshape(FN, 1)
-    for R0, R1, start, L, segments in _blocks(plan, g.OH):
-        acc, tmp = _view(acc_buf, FN, L), _view(tmp_buf, FN, L)
+    for R0, R1, start, B, segments in _blocks(plan, g.OH):
+        acc, tmp = _view(acc_buf, FN, B), _view(tmp_buf, FN, B)
         np.copyto(acc, bias)  # a broadcasting copy needs no iteration buffer
         for grp, w in zip(plan.groups, wg):
-            np.matmul(w, _stacked(plan, grp, cf, start, L, stack), out=tmp)
+            np.matmul(w, _stacked(plan, grp, cf, start, B, stack), out=tmp)
             acc += tmp  # matmul cannot accumulate: one pass over the cached block
         grid = _grid(acc, R1 - R0, wc, g.OW)
         for n, a0, a1 in segments:
@@ -558,8 +560,8 @@ def _backward(cf: np.ndarray | None, dout: np.ndarray, wg: list[np.ndarray],
     dw_acc = [np.zeros_like(w) for w in wg] if want_dw else None
     dw_tmp = [np.empty_like(w) for w in wg] if want_dw else None
     wt = [np.ascontiguousarray(w.T) for w in wg]
-    for R0, R1, start, L, segments in _blocks(plan, rows_in):
-        dg = _view(dg_buf, FN, L)
+    for R0, R1, start, B, segments in _blocks(plan, rows_in):
+        dg = _view(dg_buf, FN, B)
         dg.fill(0)  # the grid's other positions must add nothing
         grid = _grid(dg, R1 - R0, wc, cols_in)
         for n, a0, a1 in segments:
@@ -567,13 +569,13 @@ def _backward(cf: np.ndarray | None, dout: np.ndarray, wg: list[np.ndarray],
             np.copyto(grid[:, r0:r0 + a1 - a0], dout[n, :, a0:a1])
         for i, grp in enumerate(plan.groups):
             if want_dw:
-                rhs = _stacked(plan, grp, cf, start, L, stack)
+                rhs = _stacked(plan, grp, cf, start, B, stack)
                 np.matmul(dg, rhs.T, out=dw_tmp[i])
                 dw_acc[i] += dw_tmp[i]
-            dtmp = _view(dtmp_buf, len(grp) * C, L)
+            dtmp = _view(dtmp_buf, len(grp) * C, B)
             np.matmul(wt[i], dg, out=dtmp)
             for j, (_, _, rh, rw, off) in enumerate(grp):
-                dcf[rh, rw, :, start + off:start + off + L] += dtmp[j * C:(j + 1) * C]
+                dcf[rh, rw, :, start + off:start + off + B] += dtmp[j * C:(j + 1) * C]
     return dw_acc
 
 
@@ -587,8 +589,8 @@ class PolyphaseConvolution:
 
     Each component is stored as a matrix of ``C`` rows and ``N*H_c*W_c``
     columns: the samples of the batch one below the other, flattened. Forward,
-    per block of ``L`` consecutive grid positions (a few grid rows): for every
-    group of taps one matrix product ``(FN, taps*C) @ (taps*C, L)`` whose
+    per block of ``B`` consecutive grid positions (a few grid rows): for every
+    group of taps one matrix product ``(FN, taps*C) @ (taps*C, B)`` whose
     right-hand side is the slice of a component at the taps' shift (read in
     place when a group holds one tap), accumulated into a block that stays in
     cache, whose outputs (``OW`` of every ``W_c`` columns, ``OH`` of every
