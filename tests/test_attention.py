@@ -215,3 +215,14 @@ def test_empty_batches_give_empty_results():
 def test_errors_name_the_parameter(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_attention_flops_defaults_are_the_segment_layers():
+    import inspect
+
+    from strided_conv.attention import SegmentAttention, attention_flops
+
+    layer = inspect.signature(SegmentAttention).parameters
+    flops = inspect.signature(attention_flops).parameters
+    shared = ("hidden_size", "m_segments", "k1", "channel_reduction", "tail")
+    assert {p: flops[p].default for p in shared} == {p: layer[p].default for p in shared}
